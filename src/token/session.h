@@ -1,0 +1,50 @@
+/*
+ * token/session: this application's sessions: their handles, flags, login-dependent state,
+ * and the busy mark that keeps one session from being used by two calls at once.
+ */
+#ifndef TPMTOK_SESSION_H
+#define TPMTOK_SESSION_H
+
+#include <stdbool.h>
+
+#include "p11.h"
+#include "token/module.h"
+#include "token/slot.h"
+
+struct session {
+    CK_SESSION_HANDLE handle;
+    struct token *tok;
+    CK_FLAGS flags;                /* CKF_SERIAL_SESSION, maybe CKF_RW_SESSION */
+    CK_NOTIFY notify;              /* may be NULL */
+    CK_VOID_PTR application;
+    CK_ULONG device_error;         /* last TPM response code seen in this session */
+    unsigned busy;                 /* calls using it now (guarded by the module lock) */
+    bool closed;                   /* closed while busy: freed by the last release */
+};
+
+struct session_table;
+
+CK_RV session_table_new(struct session_table **out);
+/* Frees every session (tokens' counts are not touched). NULL is fine. */
+void session_table_free(struct session_table *t);
+
+/* C_OpenSession, C_CloseSession, C_CloseAllSessions, C_GetSessionInfo. */
+CK_RV session_open(struct module *m, CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app,
+                   CK_NOTIFY notify, CK_SESSION_HANDLE *out);
+CK_RV session_close(struct module *m, CK_SESSION_HANDLE h);
+CK_RV session_close_all(struct module *m, CK_SLOT_ID slot);
+CK_RV session_info(struct module *m, CK_SESSION_HANDLE h, CK_SESSION_INFO *info);
+
+/*
+ * Finds session h and marks it busy for the caller, who must session_release it.
+ * CKR_OK, CKR_SESSION_HANDLE_INVALID.
+ */
+CK_RV session_acquire(struct module *m, CK_SESSION_HANDLE h, struct session **out);
+void session_release(struct module *m, struct session *s);
+
+/* The session's CKS_ state from its flags and its token's login state. Caller holds m->lock. */
+CK_STATE session_state_locked(const struct session *s);
+/* True if tok has a read-only session. Caller holds m->lock. */
+bool session_ro_exists_locked(struct module *m, const struct token *tok);
+
+#endif

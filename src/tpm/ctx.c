@@ -1,0 +1,276 @@
+/* The TPM connection: TCTI and ESAPI context, fixed properties, DA state, random numbers. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tpm/sess.h"
+#include "tpm/tpm_internal.h"
+#include "util/log.h"
+#include "util/secret.h"
+
+/* GetRandom returns at most a digest's worth per call. */
+#define RANDOM_CHUNK 64
+/* StirRandom takes at most this much per call on reference TPMs. */
+#define STIR_CHUNK 128
+#define RETRIES 20
+
+static void props_copy_string(char *dst, uint32_t value)
+{
+    for (int i = 0; i < 4; i++) {
+        char c = (char)(value >> (24 - 8 * i));
+        if (c != '\0' && c != ' ')
+            dst[strlen(dst)] = c;
+    }
+}
+
+static void props_fill(struct tpm_props *p, const TPML_TAGGED_TPM_PROPERTY *list)
+{
+    memset(p, 0, sizeof *p);
+    p->transient_min = 3;
+    p->input_buffer = TPM2_MAX_DIGEST_BUFFER;
+    for (UINT32 i = 0; i < list->count; i++) {
+        UINT32 v = list->tpmProperty[i].value;
+        switch (list->tpmProperty[i].property) {
+        case TPM2_PT_MANUFACTURER:
+            props_copy_string(p->manufacturer, v);
+            break;
+        case TPM2_PT_VENDOR_STRING_1:
+        case TPM2_PT_VENDOR_STRING_2:
+        case TPM2_PT_VENDOR_STRING_3:
+        case TPM2_PT_VENDOR_STRING_4:
+            props_copy_string(p->vendor, v);
+            break;
+        case TPM2_PT_FIRMWARE_VERSION_1:
+            p->firmware1 = v;
+            break;
+        case TPM2_PT_FIRMWARE_VERSION_2:
+            p->firmware2 = v;
+            break;
+        case TPM2_PT_REVISION:
+            p->revision = v;
+            break;
+        case TPM2_PT_HR_TRANSIENT_MIN:
+            p->transient_min = v;
+            break;
+        case TPM2_PT_INPUT_BUFFER:
+            p->input_buffer = v;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static TSS2_RC get_properties(struct tpm *t, TPM2_PT first, UINT32 count,
+                              TPMS_CAPABILITY_DATA **data)
+{
+    TSS2_RC rc;
+    int i = 0;
+
+    do {
+        rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                TPM2_CAP_TPM_PROPERTIES, first, count, NULL, data);
+    } while (tpm_rc_is_retry(rc) && ++i < RETRIES);
+    return rc;
+}
+
+/* A TPM nobody has started (a fresh simulator) answers TPM_RC_INITIALIZE; start it. */
+static TSS2_RC read_fixed_properties(struct tpm *t)
+{
+    TPMS_CAPABILITY_DATA *data = NULL;
+    TSS2_RC rc;
+
+    rc = get_properties(t, TPM2_PT_FIXED, TPM2_MAX_TPM_PROPERTIES, &data);
+    if (tpm_rc_base(rc) == TPM2_RC_INITIALIZE) {
+        log_info("the TPM was not started; sending TPM2_Startup(CLEAR)");
+        rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
+        if (rc == TSS2_RC_SUCCESS)
+            rc = get_properties(t, TPM2_PT_FIXED, TPM2_MAX_TPM_PROPERTIES, &data);
+    }
+    if (rc != TSS2_RC_SUCCESS)
+        return rc;
+    props_fill(&t->props, &data->data.tpmProperties);
+    Esys_Free(data);
+    return TSS2_RC_SUCCESS;
+}
+
+CK_RV tpm_open(const char *tcti_conf, const struct lock_ops *locks, struct tpm **out)
+{
+    struct tpm *t = calloc(1, sizeof *t);
+    TSS2_RC rc;
+    CK_RV rv;
+
+    if (t == NULL)
+        return CKR_HOST_MEMORY;
+    if ((rv = mutex_new(locks, &t->lock)) != CKR_OK)
+        goto out;
+    rc = Tss2_TctiLdr_Initialize(tcti_conf, &t->tcti);
+    if (rc != TSS2_RC_SUCCESS) {
+        log_error("cannot reach a TPM through TCTI \"%s\"", tcti_conf ? tcti_conf : "(default)");
+        rv = tpm_rc_to_rv(rc, "Tss2_TctiLdr_Initialize");
+        goto out;
+    }
+    if ((rc = Esys_Initialize(&t->esys, t->tcti, NULL)) != TSS2_RC_SUCCESS ||
+        (rc = Esys_GetSysContext(t->esys, &t->sys)) != TSS2_RC_SUCCESS) {
+        rv = tpm_rc_to_rv(rc, "Esys_Initialize");
+        goto out;
+    }
+    if ((rc = read_fixed_properties(t)) != TSS2_RC_SUCCESS) {
+        log_error("the TPM behind TCTI \"%s\" does not answer", tcti_conf ? tcti_conf : "(default)");
+        rv = tpm_rc_to_rv(rc, "TPM2_GetCapability");
+        goto out;
+    }
+    /* Create, Load and sequence starts need a free slot beyond what they name: keep one. */
+    t->max_loaded = t->props.transient_min < 3 ? 2 : t->props.transient_min - 1;
+    log_debug("TPM %s %s, firmware %08x.%08x, %u transient objects", t->props.manufacturer,
+              t->props.vendor, t->props.firmware1, t->props.firmware2, t->props.transient_min);
+    *out = t;
+    t = NULL;
+    rv = CKR_OK;
+out:
+    tpm_close(t);
+    return rv;
+}
+
+void tpm_close(struct tpm *t)
+{
+    if (t == NULL)
+        return;
+    if (t->esys != NULL) {
+        mutex_lock(t->lock);
+        while (t->objs != NULL)
+            resid_obj_free(t, t->objs);
+        sess_free(t, t->sess, true);
+        t->sess = NULL;
+        mutex_unlock(t->lock);
+        Esys_Finalize(&t->esys);
+    }
+    if (t->tcti != NULL)
+        Tss2_TctiLdr_Finalize(&t->tcti);
+    mutex_free(t->lock);
+    free(t);
+}
+
+const struct tpm_props *tpm_props_get(const struct tpm *t)
+{
+    return &t->props;
+}
+
+static void da_fill(struct tpm_da *da, const TPML_TAGGED_TPM_PROPERTY *list)
+{
+    memset(da, 0, sizeof *da);
+    for (UINT32 i = 0; i < list->count; i++) {
+        UINT32 v = list->tpmProperty[i].value;
+        switch (list->tpmProperty[i].property) {
+        case TPM2_PT_PERMANENT:
+            da->in_lockout = (v & TPMA_PERMANENT_INLOCKOUT) != 0;
+            break;
+        case TPM2_PT_LOCKOUT_COUNTER:
+            da->counter = v;
+            break;
+        case TPM2_PT_MAX_AUTH_FAIL:
+            da->max_tries = v;
+            break;
+        case TPM2_PT_LOCKOUT_INTERVAL:
+            da->recovery_s = v;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+CK_RV tpm_da_get(struct tpm *t, struct tpm_da *out)
+{
+    TPMS_CAPABILITY_DATA *data = NULL;
+    TSS2_RC rc;
+
+    mutex_lock(t->lock);
+    rc = get_properties(t, TPM2_PT_PERMANENT, TPM2_PT_LOCKOUT_RECOVERY - TPM2_PT_PERMANENT + 1,
+                        &data);
+    mutex_unlock(t->lock);
+    if (rc != TSS2_RC_SUCCESS)
+        return tpm_rc_to_rv(rc, "TPM2_GetCapability(dictionary attack state)");
+    da_fill(out, &data->data.tpmProperties);
+    Esys_Free(data);
+    return CKR_OK;
+}
+
+static TSS2_RC random_chunk(struct tpm *t, uint8_t *out, size_t want, size_t *got)
+{
+    TPM2B_DIGEST *bytes = NULL;
+    TSS2_RC rc;
+    int i = 0;
+
+    do {
+        rc = Esys_GetRandom(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, (UINT16)want,
+                            &bytes);
+    } while (tpm_rc_is_retry(rc) && ++i < RETRIES);
+    if (rc != TSS2_RC_SUCCESS)
+        return rc;
+    *got = bytes->size < want ? bytes->size : want;
+    memcpy(out, bytes->buffer, *got);
+    /* The caller may use these bytes as a key. */
+    secret_wipe(bytes->buffer, sizeof bytes->buffer);
+    Esys_Free(bytes);
+    return TSS2_RC_SUCCESS;
+}
+
+CK_RV tpm_random(struct tpm *t, uint8_t *out, size_t len)
+{
+    TSS2_RC rc = TSS2_RC_SUCCESS;
+    size_t done = 0, got = 0;
+
+    mutex_lock(t->lock);
+    while (done < len) {
+        size_t want = len - done < RANDOM_CHUNK ? len - done : RANDOM_CHUNK;
+        if ((rc = random_chunk(t, out + done, want, &got)) != TSS2_RC_SUCCESS)
+            break;
+        if (got == 0) {
+            rc = TSS2_ESYS_RC_GENERAL_FAILURE;
+            break;
+        }
+        done += got;
+    }
+    mutex_unlock(t->lock);
+    if (rc != TSS2_RC_SUCCESS) {
+        secret_wipe(out, len);
+        return tpm_rc_to_rv(rc, "TPM2_GetRandom");
+    }
+    return CKR_OK;
+}
+
+CK_RV tpm_stir_random(struct tpm *t, const uint8_t *data, size_t len)
+{
+    TPM2B_SENSITIVE_DATA in;
+    TSS2_RC rc = TSS2_RC_SUCCESS;
+    size_t done = 0;
+
+    mutex_lock(t->lock);
+    while (done < len) {
+        size_t n = len - done < STIR_CHUNK ? len - done : STIR_CHUNK;
+        int i = 0;
+        in.size = (UINT16)n;
+        memcpy(in.buffer, data + done, n);
+        do {
+            rc = Esys_StirRandom(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &in);
+        } while (tpm_rc_is_retry(rc) && ++i < RETRIES);
+        if (rc != TSS2_RC_SUCCESS)
+            break;
+        done += n;
+    }
+    mutex_unlock(t->lock);
+    secret_wipe(&in, sizeof in);
+    return tpm_rc_to_rv(rc, "TPM2_StirRandom");
+}
+
+unsigned tpm_loaded_count(struct tpm *t)
+{
+    unsigned n;
+
+    mutex_lock(t->lock);
+    n = t->loaded;
+    mutex_unlock(t->lock);
+    return n;
+}

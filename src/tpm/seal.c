@@ -1,0 +1,194 @@
+/* Sealed objects: the token secret sealed under a PIN-derived auth value, checked by the TPM. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <tss2/tss2_mu.h>
+
+#include "tpm/call.h"
+#include "tpm/sess.h"
+#include "tpm/tpm_internal.h"
+#include "util/log.h"
+#include "util/secret.h"
+
+struct seal_create_args {
+    struct tpm_obj *parent;
+    TPM2B_SENSITIVE_CREATE sensitive;   /* secret */
+    TPM2B_PUBLIC tmpl;
+    TPM2B_PRIVATE priv;
+    TPM2B_PUBLIC pub;
+};
+
+/* Dictionary-attack protected (no noDA): every wrong PIN counts against the TPM's lockout. */
+static void seal_template(TPM2B_PUBLIC *tmpl)
+{
+    memset(tmpl, 0, sizeof *tmpl);
+    tmpl->publicArea.type = TPM2_ALG_KEYEDHASH;
+    tmpl->publicArea.nameAlg = TPM2_ALG_SHA256;
+    tmpl->publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                        TPMA_OBJECT_USERWITHAUTH;
+    tmpl->publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
+}
+
+static TSS2_RC seal_create_once(struct tpm *t, void *arg)
+{
+    struct seal_create_args *a = arg;
+    TPM2B_DATA outside = { 0 };
+    TPML_PCR_SELECTION pcrs = { 0 };
+    TPM2B_CREATION_DATA creation = { 0 };
+    TPM2B_DIGEST hash = { 0 };
+    TPMT_TK_CREATION ticket = { 0 };
+    struct sess_auth auth = { .n_names = 1 };
+    TSS2_RC rc;
+
+    if ((rc = resid_load(t, a->parent)) != TSS2_RC_SUCCESS)
+        return rc;
+    auth.names[0] = &a->parent->name;
+    auth.auth = &a->parent->auth;
+    rc = Tss2_Sys_Create_Prepare(t->sys, a->parent->handle, &a->sensitive, &a->tmpl, &outside,
+                                 &pcrs);
+    if (rc == TSS2_RC_SUCCESS)
+        rc = sess_run(t, t->sess, TPM2_CC_Create, &auth, SESS_ENCRYPT_CMD);
+    if (rc == TSS2_RC_SUCCESS) {
+        a->priv.size = 0;
+        a->pub.size = 0;
+        rc = Tss2_Sys_Create_Complete(t->sys, &a->priv, &a->pub, &creation, &hash, &ticket);
+    }
+    resid_unpin(t, a->parent);
+    return rc;
+}
+
+static TSS2_RC blob_from(const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *priv, struct tpm_blob *out)
+{
+    size_t pub_len = 0, priv_len = 0;
+    TSS2_RC rc;
+
+    memset(out, 0, sizeof *out);
+    out->pub = malloc(sizeof *pub);
+    out->priv = malloc(sizeof *priv);
+    if (out->pub == NULL || out->priv == NULL) {
+        tpm_blob_clear(out);
+        return TSS2_ESYS_RC_MEMORY;
+    }
+    rc = Tss2_MU_TPM2B_PUBLIC_Marshal(pub, out->pub, sizeof *pub, &pub_len);
+    if (rc == TSS2_RC_SUCCESS)
+        rc = Tss2_MU_TPM2B_PRIVATE_Marshal(priv, out->priv, sizeof *priv, &priv_len);
+    if (rc != TSS2_RC_SUCCESS) {
+        tpm_blob_clear(out);
+        return rc;
+    }
+    out->pub_len = pub_len;
+    out->priv_len = priv_len;
+    return TSS2_RC_SUCCESS;
+}
+
+CK_RV tpm_seal_create(struct tpm *t, struct tpm_obj *parent,
+                      const uint8_t *auth, size_t auth_len,
+                      const uint8_t *data, size_t data_len, struct tpm_blob *out)
+{
+    struct seal_create_args *a;
+    TSS2_RC rc;
+    CK_RV rv;
+
+    if ((a = calloc(1, sizeof *a)) == NULL)
+        return CKR_HOST_MEMORY;
+    if (auth_len > sizeof a->sensitive.sensitive.userAuth.buffer ||
+        data_len > TPM2_MAX_SYM_DATA / 2 || data_len == 0) {
+        rv = CKR_GENERAL_ERROR;
+        goto out;
+    }
+    a->parent = parent;
+    seal_template(&a->tmpl);
+    a->sensitive.sensitive.userAuth.size = (UINT16)auth_len;
+    memcpy(a->sensitive.sensitive.userAuth.buffer, auth, auth_len);
+    a->sensitive.sensitive.data.size = (UINT16)data_len;
+    memcpy(a->sensitive.sensitive.data.buffer, data, data_len);
+    mutex_lock(t->lock);
+    rc = tpm_call(t, parent, seal_create_once, a);
+    mutex_unlock(t->lock);
+    if (rc == TSS2_RC_SUCCESS)
+        rc = blob_from(&a->pub, &a->priv, out);
+    rv = tpm_rc_to_rv(rc, "TPM2_Create(seal)");
+out:
+    secret_free(a, sizeof *a);
+    return rv;
+}
+
+struct unseal_args {
+    struct tpm_obj *seal;
+    TPM2B_SENSITIVE_DATA data;   /* secret */
+};
+
+static TSS2_RC unseal_once(struct tpm *t, void *arg)
+{
+    struct unseal_args *a = arg;
+    struct sess_auth auth = { .n_names = 1 };
+    TSS2_RC rc;
+
+    if ((rc = resid_load(t, a->seal)) != TSS2_RC_SUCCESS)
+        return rc;
+    auth.names[0] = &a->seal->name;
+    auth.auth = &a->seal->auth;
+    rc = Tss2_Sys_Unseal_Prepare(t->sys, a->seal->handle);
+    if (rc == TSS2_RC_SUCCESS)
+        rc = sess_run(t, t->sess, TPM2_CC_Unseal, &auth, SESS_DECRYPT_RSP);
+    if (rc == TSS2_RC_SUCCESS) {
+        a->data.size = 0;
+        rc = Tss2_Sys_Unseal_Complete(t->sys, &a->data);
+    }
+    resid_unpin(t, a->seal);
+    return rc;
+}
+
+/* A wrong PIN is routine, so it is not logged as an error. */
+static CK_RV unseal_rc_to_rv(TSS2_RC rc)
+{
+    TSS2_RC base = tpm_rc_base(rc);
+
+    if (base == TPM2_RC_AUTH_FAIL || base == TPM2_RC_BAD_AUTH) {
+        log_info("TPM2_Unseal: the PIN is not right (0x%x)", (unsigned)rc);
+        return CKR_PIN_INCORRECT;
+    }
+    if (base == TPM2_RC_LOCKOUT) {
+        log_warn("TPM2_Unseal: the TPM is in dictionary-attack lockout");
+        return CKR_PIN_LOCKED;
+    }
+    return tpm_rc_to_rv(rc, "TPM2_Unseal");
+}
+
+CK_RV tpm_seal_unseal(struct tpm *t, struct tpm_obj *parent, const struct tpm_blob *seal,
+                      const uint8_t *auth, size_t auth_len, uint8_t *out, size_t *out_len)
+{
+    struct unseal_args *a;
+    TSS2_RC rc;
+    CK_RV rv;
+
+    if ((a = calloc(1, sizeof *a)) == NULL)
+        return CKR_HOST_MEMORY;
+    mutex_lock(t->lock);
+    rc = resid_key_new(t, parent, seal, auth, auth_len, &a->seal);
+    if (rc != TSS2_RC_SUCCESS) {
+        mutex_unlock(t->lock);
+        log_error("a stored PIN seal does not parse (0x%x)", (unsigned)rc);
+        rv = CKR_DEVICE_ERROR;
+        goto out;
+    }
+    rc = tpm_call(t, parent, unseal_once, a);
+    resid_obj_free(t, a->seal);
+    mutex_unlock(t->lock);
+    if (rc != TSS2_RC_SUCCESS) {
+        rv = unseal_rc_to_rv(rc);
+        goto out;
+    }
+    if (a->data.size > *out_len) {
+        rv = CKR_BUFFER_TOO_SMALL;
+        goto out;
+    }
+    memcpy(out, a->data.buffer, a->data.size);
+    *out_len = a->data.size;
+    rv = CKR_OK;
+out:
+    secret_free(a, sizeof *a);
+    return rv;
+}
