@@ -180,8 +180,9 @@ int swtpm_transient_count(struct swtpm *s)
 
     if (with_esys(s, &esys, &tcti) != 0)
         return -1;
+    /* 0x80000000 is TPM2_TRANSIENT_FIRST, whose macro shifts an int into the sign bit. */
     if (Esys_GetCapability(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
-                           TPM2_TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES, NULL, &data) ==
+                           0x80000000u, TPM2_MAX_CAP_HANDLES, NULL, &data) ==
         TSS2_RC_SUCCESS) {
         n = (int)data->data.handles.count;
         Esys_Free(data);
