@@ -59,6 +59,12 @@ CK_RV store_rc_to_rv(struct store *s, int rc, const char *what)
         rv = CKR_DEVICE_ERROR;
         break;
     }
+    if (rv == CKR_TOKEN_WRITE_PROTECTED && s != NULL && s->trying_rw) {
+        /* store_open_rw falls back to read-only and gives this as the reason, once. */
+        snprintf(s->ro_reason, sizeof s->ro_reason, "%s: %s", what, msg);
+        log_debug("%s: %s: %s (SQLite code %d)", path, what, msg, rc);
+        return rv;
+    }
     if (strcmp(msg, sqlite3_errstr(rc)) == 0)
         log_error("%s: %s: %s (SQLite code %d)", path, what, msg, rc);
     else
@@ -487,11 +493,43 @@ static CK_RV store_open_db(struct store *s, bool read_only)
     return store_tx_end(s, store_apply_migrations(s));
 }
 
+/*
+ * Opens s read-write or, if that finds SQLite cannot write the store, read-only. A read-only
+ * open leaves -wal and -shm behind with the file's mode; if they are not writable the store
+ * stays read-only even after the file is made writable again, and that is the usual cause.
+ * The fallback is not an error: it logs one warning with SQLite's reason, and only a failure
+ * of the read-only open logs errors. CKR_OK or as store_open_db.
+ */
+static CK_RV store_open_rw(struct store *s)
+{
+    CK_RV rv;
+
+    s->trying_rw = true;
+    s->ro_reason[0] = '\0';
+    rv = store_open_db(s, false);
+    s->trying_rw = false;
+    /* A refused write followed by a real failure: the refusal is part of the story. */
+    if (rv != CKR_OK && rv != CKR_TOKEN_WRITE_PROTECTED && s->ro_reason[0] != '\0')
+        log_error("%s: %s", s->path, s->ro_reason);
+    if (rv == CKR_OK && s->read_only)
+        log_warn("%s: opened read-only: SQLite could open the file only for reading", s->path);
+    if (rv != CKR_TOKEN_WRITE_PROTECTED)
+        return rv;
+    sqlite3_close(s->db);
+    s->db = NULL;
+    if ((rv = store_open_db(s, true)) != CKR_OK) {
+        log_error("%s: cannot be written (%s) nor opened read-only", s->path, s->ro_reason);
+        return rv;
+    }
+    log_warn("%s: opened read-only: SQLite cannot write it or its -wal and -shm files (%s)",
+             s->path, s->ro_reason);
+    return CKR_OK;
+}
+
 CK_RV store_open_ex(const char *path, const struct lock_ops *locks, bool force_read_only,
                     struct store **out)
 {
     struct store *s = NULL;
-    bool read_only;
     CK_RV rv;
 
     *out = NULL;
@@ -508,23 +546,17 @@ CK_RV store_open_ex(const char *path, const struct lock_ops *locks, bool force_r
         goto out;
     if ((rv = store_file_check(path)) != CKR_OK)
         goto out;
-    read_only = force_read_only || access(path, W_OK) != 0;
-    rv = store_open_db(s, read_only);
-    if (rv == CKR_TOKEN_WRITE_PROTECTED && !read_only) {
-        /* A read-only open leaves -wal and -shm behind with the file's mode; if they are not
-         * writable, the store stays read-only even after the file is made writable again. */
-        log_warn("%s: SQLite cannot write it (or its -wal and -shm files); opening it read-only",
-                 path);
-        sqlite3_close(s->db);
-        s->db = NULL;
-        rv = store_open_db(s, true);
+    if (force_read_only || access(path, W_OK) != 0) {
+        if ((rv = store_open_db(s, true)) == CKR_OK)
+            log_info("%s: opened read-only (%s)", path,
+                     force_read_only ? "as asked" : "the file is not writable");
+    } else {
+        rv = store_open_rw(s);
     }
     if (rv != CKR_OK && rv != CKR_HOST_MEMORY && rv != CKR_CANT_LOCK)
         rv = CKR_DEVICE_ERROR;
     if (rv != CKR_OK)
         goto out;
-    if (s->read_only)
-        log_info("%s: opened read-only", path);
     *out = s;
     s = NULL; /* transferred */
 out:

@@ -102,4 +102,79 @@ CK_RV store_token_set_seal(struct store *s, uint64_t id, bool so,
 /* Number of objects stored for token id. */
 CK_RV store_object_count(struct store *s, uint64_t token_id, uint64_t *count);
 
+/*
+ * A token object's row. The indexed columns (class, key type, private, CKA_ID, CKA_LABEL)
+ * are copies of attributes, kept so searches run in SQLite; attrs is the whole attribute
+ * set in the token layer's encoding (encrypted by it for private objects). Zero-length
+ * CKA_ID/CKA_LABEL values are stored as zero-length blobs, distinct from absent (NULL).
+ */
+struct store_object {
+    uint64_t id;                   /* assigned by insert; never reused */
+    uint64_t token_id;
+    CK_OBJECT_CLASS class;
+    bool has_key_type;
+    CK_KEY_TYPE key_type;
+    bool private;
+    bool has_cka_id;
+    uint8_t *cka_id;               /* malloc'ed; may be NULL when cka_id_len is 0 */
+    size_t cka_id_len;
+    bool has_label;
+    uint8_t *label;
+    size_t label_len;
+    uint8_t *attrs;
+    size_t attrs_len;
+    uint8_t *tpm_pub;              /* NULL for objects with no TPM key */
+    size_t tpm_pub_len;
+    uint8_t *tpm_priv;
+    size_t tpm_priv_len;
+    uint8_t *auth_wrap;            /* the key's auth value, wrapped by the token layer */
+    size_t auth_wrap_len;
+};
+
+/* Frees the buffers inside o and zeroes it. NULL is fine. */
+void store_object_clear(struct store_object *o);
+
+/*
+ * Inserts o (o->id is ignored and set). CKR_OK; CKR_TOKEN_WRITE_PROTECTED; CKR_DEVICE_MEMORY
+ * (disk full); CKR_FUNCTION_FAILED (no such token: it was deleted or re-initialized);
+ * CKR_DEVICE_ERROR; CKR_HOST_MEMORY.
+ */
+CK_RV store_object_insert(struct store *s, struct store_object *o);
+/* One row by id. CKR_OK with *found false if there is none. */
+CK_RV store_object_get(struct store *s, uint64_t id, struct store_object *out, bool *found);
+/*
+ * Replaces the indexed columns and attrs of row o->id of token o->token_id (tpm blobs and
+ * auth_wrap stay). CKR_OK with *found false if there is no such row (gone, or another
+ * token's); else as insert.
+ */
+CK_RV store_object_update(struct store *s, const struct store_object *o, bool *found);
+/* Deletes row id of token token_id. CKR_OK with *found false if there was none. */
+CK_RV store_object_delete(struct store *s, uint64_t token_id, uint64_t id, bool *found);
+
+/* A search on the indexed columns; unset fields match anything. */
+struct store_object_query {
+    uint64_t token_id;
+    bool with_private;             /* false: CKA_PRIVATE objects are left out */
+    bool has_class;
+    CK_OBJECT_CLASS class;
+    bool has_key_type;
+    CK_KEY_TYPE key_type;
+    bool has_cka_id;
+    const uint8_t *cka_id;
+    size_t cka_id_len;
+    bool has_label;
+    const uint8_t *label;
+    size_t label_len;
+};
+
+/* One row a search found. */
+struct store_object_hit {
+    uint64_t id;
+    bool private;
+};
+
+/* The matching rows by ascending id (*hits malloc'ed, NULL when *n is 0). */
+CK_RV store_object_find(struct store *s, const struct store_object_query *q,
+                        struct store_object_hit **hits, size_t *n);
+
 #endif

@@ -22,6 +22,13 @@ struct store {
     sqlite3 *db;           /* opened SQLITE_OPEN_NOMUTEX: lock is its only serialization */
     char *path;
     bool read_only;        /* fixed at open; every write then returns CKR_TOKEN_WRITE_PROTECTED */
+    /*
+     * Set only while store_open_ex tries read-write: SQLITE_READONLY is then the reason to
+     * fall back to read-only, not an error, so store_rc_to_rv keeps it in ro_reason (cut to
+     * fit) for the one warning the fallback logs, instead of logging an error.
+     */
+    bool trying_rw;
+    char ro_reason[256];
 };
 
 /* The one place an SQLite result code becomes a CK_RV; logs the path and SQLite's message. */
@@ -46,5 +53,15 @@ CK_RV store_tx_end(struct store *s, CK_RV rv);
 
 /* sqlite3_prepare_v2 of one statement. CKR_OK or as store_rc_to_rv. */
 CK_RV store_prepare(struct store *s, const char *sql, sqlite3_stmt **out);
+
+/* Room for any text store_object_find_sql makes (the longest is under 200 bytes). */
+enum { STORE_OBJECT_FIND_SQL_MAX = 256 };
+
+/*
+ * The SELECT store_object_find runs for q: only q's set criteria, each a bound parameter
+ * (?1 token id, ?2 class, ?3 key type, ?4 CKA_ID, ?5 CKA_LABEL), ids ascending. Exposed so
+ * the tests can EXPLAIN it. CKR_OK; CKR_GENERAL_ERROR if it does not fit size bytes.
+ */
+CK_RV store_object_find_sql(const struct store_object_query *q, char *buf, size_t size);
 
 #endif

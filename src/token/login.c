@@ -10,6 +10,7 @@
 
 #include "store/store.h"
 #include "token/login.h"
+#include "token/object.h"
 #include "token/pin.h"
 #include "token/session.h"
 #include "token/slot.h"
@@ -148,6 +149,7 @@ CK_RV login_logout(struct module *m, CK_SESSION_HANDLE h)
     } else {
         s->tok->login = LOGIN_NONE;
         secret_wipe(s->tok->secret, sizeof s->tok->secret);
+        object_logout_locked(m, s->tok);
     }
     mutex_unlock(m->lock);
     session_release(m, s);

@@ -1,38 +1,172 @@
 /* The mechanism table and the queries C_GetMechanismList and C_GetMechanismInfo answer from it. */
 #include "config.h"
 
+#include <tss2/tss2_tpm2_types.h>
+
+#include "token/der.h"
 #include "token/mech.h"
 #include "token/slot.h"
+#include "tpm/tpm.h"
 
-static CK_RV slot_valid(struct module *m, CK_SLOT_ID slot)
+#define EC_FLAGS (CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
+
+static const struct mech mechs[] = {
+    /* Key generation. Sizes: RSA in modulus bits, EC in field bits, AES in bytes,
+     * generic secrets in bits (as the mechanisms specification counts them). */
+    { .type = CKM_RSA_PKCS_KEY_PAIR_GEN, .flags = CKF_HW | CKF_GENERATE_KEY_PAIR,
+      .sizes = SIZES_RSA, .alg = TPM2_ALG_RSA },
+    { .type = CKM_EC_KEY_PAIR_GEN, .flags = CKF_HW | CKF_GENERATE_KEY_PAIR | EC_FLAGS,
+      .sizes = SIZES_EC, .alg = TPM2_ALG_ECC },
+    { .type = CKM_AES_KEY_GEN, .flags = CKF_HW | CKF_GENERATE, .sizes = SIZES_AES,
+      .alg = TPM2_ALG_AES },
+    /* tss2 3.2 cannot marshal TDES parameters, so TestParms decides, not the algorithm list. */
+    { .type = CKM_DES3_KEY_GEN, .min = 24, .max = 24, .flags = CKF_HW | CKF_GENERATE,
+      .alg = TPM2_ALG_TDES, .sym_bits = 192 },
+    { .type = CKM_GENERIC_SECRET_KEY_GEN, .min = 8, .max = 1024, .flags = CKF_HW | CKF_GENERATE,
+      .alg = TPM2_ALG_KEYEDHASH, .alg2 = TPM2_ALG_HMAC },
+};
+#define N_MECHS (sizeof mechs / sizeof mechs[0])
+
+const struct mech *mech_find(CK_MECHANISM_TYPE type)
+{
+    for (size_t i = 0; i < N_MECHS; i++)
+        if (mechs[i].type == type)
+            return &mechs[i];
+    return NULL;
+}
+
+bool mech_available(struct tpm *tpm, const struct mech *mech)
+{
+    return (mech->alg == 0 || tpm_has_alg(tpm, mech->alg)) &&
+           (mech->alg2 == 0 || tpm_has_alg(tpm, mech->alg2)) &&
+           (mech->cc == 0 || tpm_has_command(tpm, mech->cc)) &&
+           (mech->sym_bits == 0 || tpm_has_sym_bits(tpm, mech->alg, mech->sym_bits));
+}
+
+static void rsa_sizes(struct tpm *tpm, CK_ULONG *min, CK_ULONG *max)
+{
+    static const unsigned bits[] = { 1024, 2048, 3072, 4096 };
+
+    *min = *max = 0;
+    for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
+        if (!tpm_has_rsa_bits(tpm, bits[i]))
+            continue;
+        if (*min == 0)
+            *min = bits[i];
+        *max = bits[i];
+    }
+}
+
+static void ec_sizes(struct tpm *tpm, CK_ULONG *min, CK_ULONG *max)
+{
+    static const uint16_t curves[] = { TPM2_ECC_NIST_P256, TPM2_ECC_NIST_P384, TPM2_ECC_NIST_P521 };
+    static const CK_ULONG field_bits[] = { 256, 384, 521 };
+
+    *min = *max = 0;
+    for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++) {
+        if (!tpm_has_curve(tpm, curves[i]))
+            continue;
+        if (*min == 0)
+            *min = field_bits[i];
+        *max = field_bits[i];
+    }
+}
+
+static void aes_sizes(struct tpm *tpm, CK_ULONG *min, CK_ULONG *max)
+{
+    static const unsigned bits[] = { 128, 192, 256 };
+
+    *min = *max = 0;
+    for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
+        if (!tpm_has_sym_bits(tpm, TPM2_ALG_AES, bits[i]))
+            continue;
+        if (*min == 0)
+            *min = bits[i] / 8;
+        *max = bits[i] / 8;
+    }
+}
+
+static void mech_fill_info(struct tpm *tpm, const struct mech *mech, CK_MECHANISM_INFO *info)
+{
+    info->flags = mech->flags;
+    switch (mech->sizes) {
+    case SIZES_RSA:
+        rsa_sizes(tpm, &info->ulMinKeySize, &info->ulMaxKeySize);
+        break;
+    case SIZES_EC:
+        ec_sizes(tpm, &info->ulMinKeySize, &info->ulMaxKeySize);
+        break;
+    case SIZES_AES:
+        aes_sizes(tpm, &info->ulMinKeySize, &info->ulMaxKeySize);
+        break;
+    default:
+        info->ulMinKeySize = mech->min;
+        info->ulMaxKeySize = mech->max;
+        break;
+    }
+}
+
+static CK_RV slot_tpm(struct module *m, CK_SLOT_ID slot, struct tpm **tpm)
 {
     CK_RV rv;
 
     mutex_lock(m->lock);
     rv = slot_find_locked(m, slot) != NULL ? CKR_OK : CKR_SLOT_ID_INVALID;
     mutex_unlock(m->lock);
-    return rv;
+    if (rv == CKR_OK)
+        rv = module_tpm(m, tpm);
+    return rv == CKR_HOST_MEMORY || rv == CKR_OK || rv == CKR_SLOT_ID_INVALID ? rv
+                                                                               : CKR_DEVICE_ERROR;
+}
+
+CK_RV mech_lookup(struct module *m, CK_MECHANISM_TYPE type, CK_FLAGS need,
+                  const struct mech **out)
+{
+    const struct mech *mech = mech_find(type);
+    struct tpm *tpm;
+    CK_RV rv;
+
+    if (mech == NULL || (mech->flags & need) != need)
+        return CKR_MECHANISM_INVALID;
+    if ((rv = module_tpm(m, &tpm)) != CKR_OK)
+        return rv;
+    if (!mech_available(tpm, mech))
+        return CKR_MECHANISM_INVALID;
+    *out = mech;
+    return CKR_OK;
 }
 
 CK_RV mech_list(struct module *m, CK_SLOT_ID slot, CK_MECHANISM_TYPE *list, CK_ULONG *count)
 {
+    struct tpm *tpm;
+    CK_ULONG n = 0;
     CK_RV rv;
 
-    if ((rv = slot_valid(m, slot)) != CKR_OK)
+    if ((rv = slot_tpm(m, slot, &tpm)) != CKR_OK)
         return rv;
-    (void)list;
-    *count = 0;
-    return CKR_OK;
+    for (size_t i = 0; i < N_MECHS; i++) {
+        if (!mech_available(tpm, &mechs[i]))
+            continue;
+        if (list != NULL && n < *count)
+            list[n] = mechs[i].type;
+        n++;
+    }
+    rv = list != NULL && *count < n ? CKR_BUFFER_TOO_SMALL : CKR_OK;
+    *count = n;
+    return rv;
 }
 
 CK_RV mech_info(struct module *m, CK_SLOT_ID slot, CK_MECHANISM_TYPE type,
                 CK_MECHANISM_INFO *info)
 {
+    const struct mech *mech = mech_find(type);
+    struct tpm *tpm;
     CK_RV rv;
 
-    if ((rv = slot_valid(m, slot)) != CKR_OK)
+    if ((rv = slot_tpm(m, slot, &tpm)) != CKR_OK)
         return rv;
-    (void)type;
-    (void)info;
-    return CKR_MECHANISM_INVALID;
+    if (mech == NULL || !mech_available(tpm, mech))
+        return CKR_MECHANISM_INVALID;
+    mech_fill_info(tpm, mech, info);
+    return CKR_OK;
 }

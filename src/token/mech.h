@@ -1,13 +1,49 @@
 /*
  * token/mech: the mechanism table. One static table says, for each mechanism, its key sizes,
- * its flags, what the TPM must support for it, and which code runs it; C_GetMechanismList,
- * C_GetMechanismInfo and every *Init read it.
+ * its flags, and what the TPM must support for it; C_GetMechanismList, C_GetMechanismInfo and
+ * every function that takes a mechanism read it.
  */
 #ifndef TPMTOK_MECH_H
 #define TPMTOK_MECH_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "p11.h"
 #include "token/module.h"
+
+struct tpm;
+
+/* How a mechanism's key size range comes from the TPM. */
+enum mech_sizes {
+    SIZES_FIXED,      /* min/max as in the table */
+    SIZES_RSA,        /* modulus bits the TPM accepts */
+    SIZES_EC,         /* field bits of the curves the TPM has */
+    SIZES_AES,        /* AES key bytes the TPM accepts */
+};
+
+struct mech {
+    CK_MECHANISM_TYPE type;
+    CK_ULONG min, max;        /* key sizes, in the unit PKCS#11 uses for this mechanism */
+    CK_FLAGS flags;
+    enum mech_sizes sizes;
+    uint16_t alg;             /* TPM algorithm it needs, or 0 */
+    uint16_t alg2;            /* a second one (a mode or scheme), or 0 */
+    uint32_t cc;              /* TPM command it needs, or 0 */
+    unsigned sym_bits;        /* a symmetric key size of alg TPM2_TestParms must accept, or 0 */
+};
+
+/* The table entry for type, or NULL. */
+const struct mech *mech_find(CK_MECHANISM_TYPE type);
+/* True if the TPM has what mech needs. */
+bool mech_available(struct tpm *tpm, const struct mech *mech);
+/*
+ * The entry for type if the TPM supports it and it has every flag in `need` (e.g.
+ * CKF_GENERATE_KEY_PAIR). CKR_OK or CKR_MECHANISM_INVALID; a TPM that cannot be reached
+ * gives its device error.
+ */
+CK_RV mech_lookup(struct module *m, CK_MECHANISM_TYPE type, CK_FLAGS need,
+                  const struct mech **out);
 
 /* C_GetMechanismList and C_GetMechanismInfo for slot (mechanisms the TPM in use supports). */
 CK_RV mech_list(struct module *m, CK_SLOT_ID slot, CK_MECHANISM_TYPE *list, CK_ULONG *count);

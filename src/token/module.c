@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "token/object.h"
 #include "token/module.h"
 #include "token/session.h"
 #include "token/slot.h"
@@ -79,6 +80,7 @@ static void module_free(struct module *m)
     if (m == NULL)
         return;
     session_table_free(m->sessions);
+    object_table_free(m->objects);
     slot_table_free(m->slots, m->tpm);
     tpm_close(m->tpm);
     store_close(m->store);
@@ -116,7 +118,8 @@ static CK_RV module_new(const struct lock_ops *locks, struct module **out)
     if ((rv = mutex_new(locks, &m->lock)) != CKR_OK ||
         (rv = mutex_new(locks, &m->tpm_lock)) != CKR_OK ||
         (rv = slot_table_new(&m->locks, &m->slots)) != CKR_OK ||
-        (rv = session_table_new(&m->sessions)) != CKR_OK)
+        (rv = session_table_new(&m->sessions)) != CKR_OK ||
+        (rv = object_table_new(&m->objects)) != CKR_OK)
         goto out;
     m->tcti_conf = env_dup("TPMTOK_TCTI");
     module_open_store(m);
@@ -166,6 +169,18 @@ CK_RV module_finalize(void)
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     module_free(m);
     return CKR_OK;
+}
+
+/*
+ * A process that exits without C_Finalize would leave its loaded objects and session in a TPM
+ * that has no resource manager (a bare TPM keeps them until it is reset), so finalize here.
+ */
+__attribute__((destructor)) static void module_at_exit(void)
+{
+    struct module *m = __atomic_load_n(&current, __ATOMIC_ACQUIRE);
+
+    if (m != NULL)
+        module_finalize();
 }
 
 CK_RV module_tpm(struct module *m, struct tpm **out)

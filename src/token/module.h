@@ -14,6 +14,7 @@ struct store;
 struct tpm;
 struct slot_table;
 struct session_table;
+struct object_table;
 
 struct module {
     struct lock_ops locks;
@@ -25,6 +26,7 @@ struct module {
     char *tcti_conf;               /* TPMTOK_TCTI, or NULL for the tctildr default */
     struct slot_table *slots;
     struct session_table *sessions;
+    struct object_table *objects;  /* handles, and the session objects (under lock) */
     struct module *next_abandoned; /* states forked children left behind (see module.c) */
 };
 

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "token/find.h"
+#include "token/object.h"
 #include "token/session.h"
 #include "util/log.h"
 #include "util/secret.h"
@@ -28,6 +30,7 @@ CK_RV session_table_new(struct session_table **out)
 
 static void session_free(struct session *s)
 {
+    find_state_free(s->find);
     free(s);
 }
 
@@ -147,11 +150,12 @@ out:
 }
 
 /* The spec: closing an application's last session with a token logs it out. */
-static void logout_if_last_locked(struct token *tok)
+static void logout_if_last_locked(struct module *m, struct token *tok)
 {
     if (tok->sessions == 0 && tok->login != LOGIN_NONE) {
         tok->login = LOGIN_NONE;
         secret_wipe(tok->secret, sizeof tok->secret);
+        object_logout_locked(m, tok);
     }
 }
 
@@ -166,7 +170,8 @@ static void close_at_locked(struct module *m, size_t i)
     s->tok->sessions--;
     if (s->flags & CKF_RW_SESSION)
         s->tok->rw_sessions--;
-    logout_if_last_locked(s->tok);
+    object_session_closed_locked(m, s);
+    logout_if_last_locked(m, s->tok);
     if (s->busy)
         s->closed = true;
     else

@@ -11,6 +11,8 @@
 #include "token/module.h"
 #include "token/slot.h"
 
+struct find_state;
+
 struct session {
     CK_SESSION_HANDLE handle;
     struct token *tok;
@@ -20,6 +22,7 @@ struct session {
     CK_ULONG device_error;         /* last TPM response code seen in this session */
     unsigned busy;                 /* calls using it now (guarded by the module lock) */
     bool closed;                   /* closed while busy: freed by the last release */
+    struct find_state *find;       /* an active C_FindObjects search, or NULL */
 };
 
 struct session_table;

@@ -34,6 +34,7 @@ struct token {
     uint8_t secret[TOKEN_SECRET_LEN]; /* the token's wrapping secret while logged in */
     unsigned sessions;
     unsigned rw_sessions;
+    uint64_t login_epoch;          /* bumped at logout: private handles of before die */
     /* Guarded by op_lock. */
     struct tpm_obj *primary;       /* opened on first TPM use */
 };

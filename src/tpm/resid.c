@@ -93,6 +93,9 @@ TSS2_RC resid_compute_name(const TPM2B_PUBLIC *pub, TPM2B_NAME *name)
     case TPM2_ALG_SHA384:
         md = EVP_sha384();
         break;
+    case TPM2_ALG_SHA512:
+        md = EVP_sha512();
+        break;
     case TPM2_ALG_SHA1:
         md = EVP_sha1();
         break;

@@ -4,21 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <tss2/tss2_mu.h>
-
 #include "tpm/call.h"
 #include "tpm/sess.h"
 #include "tpm/tpm_internal.h"
 #include "util/log.h"
 #include "util/secret.h"
-
-struct seal_create_args {
-    struct tpm_obj *parent;
-    TPM2B_SENSITIVE_CREATE sensitive;   /* secret */
-    TPM2B_PUBLIC tmpl;
-    TPM2B_PRIVATE priv;
-    TPM2B_PUBLIC pub;
-};
 
 /* Dictionary-attack protected (no noDA): every wrong PIN counts against the TPM's lockout. */
 static void seal_template(TPM2B_PUBLIC *tmpl)
@@ -31,63 +21,11 @@ static void seal_template(TPM2B_PUBLIC *tmpl)
     tmpl->publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
 }
 
-static TSS2_RC seal_create_once(struct tpm *t, void *arg)
-{
-    struct seal_create_args *a = arg;
-    TPM2B_DATA outside = { 0 };
-    TPML_PCR_SELECTION pcrs = { 0 };
-    TPM2B_CREATION_DATA creation = { 0 };
-    TPM2B_DIGEST hash = { 0 };
-    TPMT_TK_CREATION ticket = { 0 };
-    struct sess_auth auth = { .n_names = 1 };
-    TSS2_RC rc;
-
-    if ((rc = resid_load(t, a->parent)) != TSS2_RC_SUCCESS)
-        return rc;
-    auth.names[0] = &a->parent->name;
-    auth.auth = &a->parent->auth;
-    rc = Tss2_Sys_Create_Prepare(t->sys, a->parent->handle, &a->sensitive, &a->tmpl, &outside,
-                                 &pcrs);
-    if (rc == TSS2_RC_SUCCESS)
-        rc = sess_run(t, t->sess, TPM2_CC_Create, &auth, SESS_ENCRYPT_CMD);
-    if (rc == TSS2_RC_SUCCESS) {
-        a->priv.size = 0;
-        a->pub.size = 0;
-        rc = Tss2_Sys_Create_Complete(t->sys, &a->priv, &a->pub, &creation, &hash, &ticket);
-    }
-    resid_unpin(t, a->parent);
-    return rc;
-}
-
-static TSS2_RC blob_from(const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *priv, struct tpm_blob *out)
-{
-    size_t pub_len = 0, priv_len = 0;
-    TSS2_RC rc;
-
-    memset(out, 0, sizeof *out);
-    out->pub = malloc(sizeof *pub);
-    out->priv = malloc(sizeof *priv);
-    if (out->pub == NULL || out->priv == NULL) {
-        tpm_blob_clear(out);
-        return TSS2_ESYS_RC_MEMORY;
-    }
-    rc = Tss2_MU_TPM2B_PUBLIC_Marshal(pub, out->pub, sizeof *pub, &pub_len);
-    if (rc == TSS2_RC_SUCCESS)
-        rc = Tss2_MU_TPM2B_PRIVATE_Marshal(priv, out->priv, sizeof *priv, &priv_len);
-    if (rc != TSS2_RC_SUCCESS) {
-        tpm_blob_clear(out);
-        return rc;
-    }
-    out->pub_len = pub_len;
-    out->priv_len = priv_len;
-    return TSS2_RC_SUCCESS;
-}
-
 CK_RV tpm_seal_create(struct tpm *t, struct tpm_obj *parent,
                       const uint8_t *auth, size_t auth_len,
                       const uint8_t *data, size_t data_len, struct tpm_blob *out)
 {
-    struct seal_create_args *a;
+    struct tpm_create *a;
     TSS2_RC rc;
     CK_RV rv;
 
@@ -105,10 +43,10 @@ CK_RV tpm_seal_create(struct tpm *t, struct tpm_obj *parent,
     a->sensitive.sensitive.data.size = (UINT16)data_len;
     memcpy(a->sensitive.sensitive.data.buffer, data, data_len);
     mutex_lock(t->lock);
-    rc = tpm_call(t, parent, seal_create_once, a);
+    rc = tpm_call(t, parent, tpm_create_once, a);
     mutex_unlock(t->lock);
     if (rc == TSS2_RC_SUCCESS)
-        rc = blob_from(&a->pub, &a->priv, out);
+        rc = tpm_blob_from(&a->pub, &a->priv, out);
     rv = tpm_rc_to_rv(rc, "TPM2_Create(seal)");
 out:
     secret_free(a, sizeof *a);

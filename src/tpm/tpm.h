@@ -92,6 +92,75 @@ CK_RV tpm_seal_create(struct tpm *t, struct tpm_obj *parent,
 CK_RV tpm_seal_unseal(struct tpm *t, struct tpm_obj *parent, const struct tpm_blob *seal,
                       const uint8_t *auth, size_t auth_len, uint8_t *out, size_t *out_len);
 
+/* ---- capabilities (read from the TPM once, on first use) ---- */
+
+/* True if the TPM implements the algorithm (TPM2_ALG_*), curve (TPM2_ECC_*) or command. */
+bool tpm_has_alg(struct tpm *t, uint16_t alg);
+bool tpm_has_curve(struct tpm *t, uint16_t curve);
+bool tpm_has_command(struct tpm *t, uint32_t cc);
+/* True if TPM2_TestParms accepts an RSA key of bits, or a symmetric alg/bits (mode NULL). */
+bool tpm_has_rsa_bits(struct tpm *t, unsigned bits);
+bool tpm_has_sym_bits(struct tpm *t, uint16_t alg, unsigned bits);
+
+/* ---- keys ---- */
+
+enum tpm_key_type {
+    TPM_KEY_RSA,
+    TPM_KEY_EC,
+    TPM_KEY_AES,
+    TPM_KEY_TDES,
+    TPM_KEY_HMAC,      /* a keyed-hash object with no fixed scheme */
+};
+
+/* What a key is and may do; the TPM object's attributes follow from it. */
+struct tpm_key_spec {
+    enum tpm_key_type type;
+    unsigned bits;        /* RSA modulus, AES/TDES key bits; HMAC: key bytes * 8 */
+    uint32_t exponent;    /* RSA; 0 means 65537 */
+    uint16_t curve;       /* EC: TPM2_ECC_NIST_P256 ... */
+    bool sign;            /* asymmetric: sign; symmetric: encrypt (the TPM calls it sign) */
+    bool decrypt;         /* asymmetric: decrypt/ECDH; symmetric: decrypt */
+    bool fixed;           /* not extractable: fixedTPM and fixedParent */
+};
+
+/* The public part of a key, as PKCS#11 attributes need it (big-endian byte strings). */
+struct tpm_key_public {
+    enum tpm_key_type type;
+    unsigned bits;
+    uint8_t modulus[512];        /* RSA */
+    size_t modulus_len;
+    uint32_t exponent;           /* RSA, 65537 when the TPM says 0 */
+    uint16_t curve;              /* EC */
+    uint8_t x[66], y[66];        /* EC affine coordinates, each the curve's size */
+    size_t coord_len;
+};
+
+/* The private part of a key to import (secret: the caller wipes it). */
+struct tpm_key_private {
+    const uint8_t *value;        /* AES/TDES/HMAC key bytes; EC private scalar */
+    size_t value_len;
+    const uint8_t *prime;        /* RSA: one prime factor (p) */
+    size_t prime_len;
+};
+
+/*
+ * Creates a key in the TPM under parent with the given auth value (sent encrypted). With
+ * priv NULL the TPM generates the key (sensitiveDataOrigin); HMAC keys of a length no hash
+ * matches get their bytes from TPM2_GetRandom instead. With priv given, the key is that one:
+ * symmetric and HMAC keys go in with TPM2_Create (sensitive part encrypted on the way),
+ * RSA and EC keys with TPM2_Import under an inner wrapper whose key is sent encrypted.
+ * For an import, pub must describe the same key (modulus/exponent, curve/point).
+ * CKR_OK; CKR_KEY_SIZE_RANGE or CKR_TEMPLATE_INCONSISTENT (the TPM does not do that key);
+ * CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY, CKR_HOST_MEMORY; CKR_ATTRIBUTE_VALUE_INVALID for
+ * key material the TPM rejects (e.g. a prime that does not divide the modulus).
+ */
+CK_RV tpm_key_create(struct tpm *t, struct tpm_obj *parent, const struct tpm_key_spec *spec,
+                     const uint8_t *auth, size_t auth_len, const struct tpm_key_public *pub,
+                     const struct tpm_key_private *priv, struct tpm_blob *out);
+
+/* The public part of a wrapped key. CKR_OK or CKR_DEVICE_ERROR (a blob that does not parse). */
+CK_RV tpm_blob_public(const struct tpm_blob *blob, struct tpm_key_public *out);
+
 /* Number of transient objects this process has loaded in the TPM now (tests, benchmarks). */
 unsigned tpm_loaded_count(struct tpm *t);
 

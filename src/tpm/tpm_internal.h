@@ -35,6 +35,33 @@ struct tpm_obj {
     unsigned pins;                 /* >0 while a command uses it: not evictable */
 };
 
+/*
+ * caps.c: what the TPM implements, read on first use and fixed after. The limits are far above
+ * what TPMs report (libtpms 0.9: 33 algorithms, 8 curves, 110 commands); more is logged and
+ * left out. TestParms answers are remembered per (type, algorithm, bits) up to CAPS_MAX_PARMS.
+ */
+#define CAPS_MAX_ALGS 128
+#define CAPS_MAX_CURVES 32
+#define CAPS_MAX_COMMANDS 256
+#define CAPS_MAX_PARMS 24
+
+struct tpm_caps {
+    bool read;                          /* the three lists below are filled */
+    uint16_t algs[CAPS_MAX_ALGS];
+    size_t n_algs;
+    uint16_t curves[CAPS_MAX_CURVES];
+    size_t n_curves;
+    uint32_t commands[CAPS_MAX_COMMANDS]; /* command codes, with the vendor bit when set */
+    size_t n_commands;
+    struct {
+        uint16_t type;                  /* TPM2_ALG_RSA or TPM2_ALG_SYMCIPHER */
+        uint16_t alg;                   /* the symmetric algorithm; TPM2_ALG_RSA for RSA */
+        unsigned bits;
+        bool ok;
+    } parms[CAPS_MAX_PARMS];
+    size_t n_parms;
+};
+
 struct tpm {
     struct mutex *lock;
     TSS2_TCTI_CONTEXT *tcti;
@@ -45,7 +72,23 @@ struct tpm {
     struct tpm_obj *objs;          /* every open object, most recently used first */
     unsigned loaded;               /* how many of them are loaded */
     unsigned max_loaded;           /* residency limit: transient_min less one for scratch */
+    struct tpm_caps caps;          /* caps.c, under lock */
 };
+
+/* What TPM2_Create takes (secret: sensitive) and gives (priv, pub). */
+struct tpm_create {
+    struct tpm_obj *parent;
+    TPM2B_PUBLIC tmpl;
+    TPM2B_SENSITIVE_CREATE sensitive;
+    TPM2B_PRIVATE priv;
+    TPM2B_PUBLIC pub;
+};
+
+/*
+ * key.c: one TPM2_Create attempt for tpm_call (arg: struct tpm_create), parent authorized by
+ * our session, the sensitive part encrypted on the way.
+ */
+TSS2_RC tpm_create_once(struct tpm *t, void *arg);
 
 /* rc.c: the one place a TSS2_RC becomes a CK_RV; logs what failed with tss2's decoding. */
 CK_RV tpm_rc_to_rv(TSS2_RC rc, const char *what);
@@ -80,5 +123,11 @@ TSS2_RC resid_key_new(struct tpm *t, struct tpm_obj *parent, const struct tpm_bl
 TSS2_RC resid_compute_name(const TPM2B_PUBLIC *pub, TPM2B_NAME *name);
 /* Flushes a TPM handle, logging a failure. */
 void tpm_flush_handle(struct tpm *t, TPM2_HANDLE h);
+
+/*
+ * key.c: marshals pub and priv into a new blob (the caller frees it with tpm_blob_clear).
+ * TSS2_RC_SUCCESS, TSS2_ESYS_RC_MEMORY, or a TSS2_MU error.
+ */
+TSS2_RC tpm_blob_from(const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *priv, struct tpm_blob *out);
 
 #endif

@@ -58,6 +58,40 @@ pkcs11-tool --module "$M" --token-label "pkcs11-tool test" --generate-random 64 
     --output-file "$TPMTOK_TEST_DIR/rnd" >"$out" 2>&1 || fail "--generate-random"
 [ "$(wc -c <"$TPMTOK_TEST_DIR/rnd")" -eq 64 ] || fail "64 random bytes"
 
+P="--module $M --login --pin 24681357"
+step "generate an RSA-2048 and an EC P-256 key pair, and an AES-256 key"
+pkcs11-tool $P --keypairgen --key-type rsa:2048 --id 01 --label rsa-key >"$out" 2>&1 ||
+    fail "--keypairgen rsa:2048"
+pkcs11-tool $P --keypairgen --key-type EC:prime256v1 --id 02 --label ec-key >"$out" 2>&1 ||
+    fail "--keypairgen EC:prime256v1"
+pkcs11-tool $P --keygen --key-type AES:32 --id 03 --label aes-key >"$out" 2>&1 ||
+    fail "--keygen AES:32"
+
+step "write a certificate"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=tpmtok-test \
+    -days 2 -keyout "$TPMTOK_TEST_DIR/cert.key" -outform DER -out "$TPMTOK_TEST_DIR/cert.der" \
+    >/dev/null 2>&1 || fail "openssl req"
+pkcs11-tool $P --write-object "$TPMTOK_TEST_DIR/cert.der" --type cert --id 04 \
+    --label cert >"$out" 2>&1 || fail "--write-object cert"
+
+step "list the objects"
+pkcs11-tool $P --list-objects >"$out" 2>&1 || fail "--list-objects"
+for what in "Private Key Object; RSA" "Public Key Object; RSA 2048 bits" \
+    "Private Key Object; EC" "Public Key Object; EC" "Secret Key Object; AES length 32" \
+    "Certificate Object; type = X.509 cert" "subject:.*CN=tpmtok-test"; do
+    grep -q "$what" "$out" || fail "--list-objects does not show: $what"
+done
+# The public key pkcs11-tool reads back is the one the TPM made (same modulus as the private key).
+pkcs11-tool $P --read-object --type pubkey --id 01 --output-file "$TPMTOK_TEST_DIR/rsa.der" \
+    >"$out" 2>&1 || fail "--read-object pubkey"
+openssl pkey -pubin -inform DER -in "$TPMTOK_TEST_DIR/rsa.der" -noout >/dev/null 2>&1 ||
+    fail "the RSA public key does not parse with OpenSSL"
+
+step "delete an object"
+pkcs11-tool $P --delete-object --type secrkey --id 03 >"$out" 2>&1 || fail "--delete-object"
+pkcs11-tool $P --list-objects >"$out" 2>&1 || fail "--list-objects"
+if grep -q "Secret Key Object" "$out"; then fail "the AES key is still there"; fi
+
 step "pkcs11-tool --login --test"
 pkcs11-tool --module "$M" --token-label "pkcs11-tool test" --login --pin 24681357 \
     --test >"$out" 2>&1 || fail "--test"
