@@ -22,30 +22,55 @@
 
 #include "harness/swtpm.h"
 
+/*
+ * Binds 127.0.0.1:port as a listener would (SO_REUSEADDR, as swtpm does, so connections in
+ * TIME_WAIT do not count as use). Returns the port, or -1 if something listens there.
+ */
 static int bind_loopback(int port)
 {
     struct sockaddr_in a = { .sin_family = AF_INET };
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int got = -1;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, got = -1;
 
     if (fd < 0)
         return -1;
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        got = ntohs(a.sin_port);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0)
+        got = port;
     close(fd);
     return got;
 }
 
-/* tss2's swtpm TCTI finds the control channel at the server port + 1: both must be free. */
+/* The low end of the kernel's ephemeral ports: the TCTI's connections use those. */
+static int ephemeral_low(void)
+{
+    FILE *fp = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    int low = 32768, high;
+
+    if (fp != NULL) {
+        if (fscanf(fp, "%d %d", &low, &high) != 2)
+            low = 32768;
+        fclose(fp);
+    }
+    return low;
+}
+
+/*
+ * tss2's swtpm TCTI finds the control channel at the server port + 1, so both must be free.
+ * The TCTI opens a connection per command and leaves thousands of ephemeral ports in
+ * TIME_WAIT, so the pair is picked below the ephemeral range, where only listeners live.
+ */
 static int free_port_pair(void)
 {
-    for (int i = 0; i < 50; i++) {
-        int port = bind_loopback(0);
-        if (port > 0 && port < 65535 && bind_loopback(port + 1) == port + 1)
+    int low = 10000, high = ephemeral_low() - 2;
+    unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+
+    if (high <= low + 100)
+        high = 65000;
+    for (int i = 0; i < 200; i++) {
+        int port = low + (int)(rand_r(&seed) % (unsigned)(high - low));
+        if (bind_loopback(port) == port && bind_loopback(port + 1) == port + 1)
             return port;
     }
     return -1;
