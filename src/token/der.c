@@ -19,22 +19,13 @@
 static const struct {
     uint16_t curve;
     int nid;
-    size_t coord;
     const char *group;
 } curves[] = {
-    { TPM2_ECC_NIST_P256, NID_X9_62_prime256v1, 32, "P-256" },
-    { TPM2_ECC_NIST_P384, NID_secp384r1, 48, "P-384" },
-    { TPM2_ECC_NIST_P521, NID_secp521r1, 66, "P-521" },
+    { TPM2_ECC_NIST_P256, NID_X9_62_prime256v1, "P-256" },
+    { TPM2_ECC_NIST_P384, NID_secp384r1, "P-384" },
+    { TPM2_ECC_NIST_P521, NID_secp521r1, "P-521" },
 };
 #define N_CURVES (sizeof curves / sizeof curves[0])
-
-size_t der_curve_size(uint16_t curve)
-{
-    for (size_t i = 0; i < N_CURVES; i++)
-        if (curves[i].curve == curve)
-            return curves[i].coord;
-    return 0;
-}
 
 int der_curve_nid(uint16_t curve)
 {

@@ -23,8 +23,6 @@ uint16_t der_ec_params_curve(const uint8_t *der, size_t len);
 bool der_ec_params_wellformed(const uint8_t *der, size_t len);
 /* CKA_EC_PARAMS for a TPM curve (the namedCurve OID). false if unknown. Free *out with OPENSSL_free. */
 bool der_ec_params_encode(uint16_t curve, uint8_t **out, size_t *len);
-/* Bytes in one coordinate of a TPM curve; 0 if unknown. */
-size_t der_curve_size(uint16_t curve);
 /* OpenSSL's NID for a TPM curve, or NID_undef (0). */
 int der_curve_nid(uint16_t curve);
 /* OpenSSL's group name for a TPM curve, or NULL. */

@@ -11,6 +11,7 @@
 #include "store/store.h"
 #include "token/login.h"
 #include "token/object.h"
+#include "token/op.h"
 #include "token/pin.h"
 #include "token/session.h"
 #include "token/slot.h"
@@ -106,6 +107,36 @@ out:
     return rv;
 }
 
+/*
+ * CKU_CONTEXT_SPECIFIC: the user's PIN again, checked by the TPM, for the operation waiting on
+ * a CKA_ALWAYS_AUTHENTICATE key. Caller holds tok->op_lock.
+ */
+static CK_RV login_context(struct module *m, struct session *s, const uint8_t *pin,
+                           size_t pin_len)
+{
+    struct store_token row = { 0 };
+    uint8_t secret[TOKEN_SECRET_LEN];
+    struct tpm_obj *primary;
+    struct tpm *tpm;
+    CK_RV rv;
+
+    if ((rv = fresh_row(m, s->tok, &row)) != CKR_OK)
+        goto out;
+    if (!row.has_user) {
+        rv = CKR_USER_PIN_NOT_INITIALIZED;
+        goto out;
+    }
+    if ((rv = module_tpm(m, &tpm)) != CKR_OK ||
+        (rv = slot_token_primary(m, s->tok, &primary)) != CKR_OK ||
+        (rv = pin_unseal(tpm, primary, &row.user, pin, pin_len, secret, sizeof secret)) != CKR_OK)
+        goto out;
+    op_context_login_done(s);
+out:
+    secret_wipe(secret, sizeof secret);
+    store_token_clear(&row);
+    return rv;
+}
+
 CK_RV login_login(struct module *m, CK_SESSION_HANDLE h, CK_USER_TYPE user,
                   const uint8_t *pin, size_t pin_len)
 {
@@ -116,9 +147,16 @@ CK_RV login_login(struct module *m, CK_SESSION_HANDLE h, CK_USER_TYPE user,
         return CKR_USER_TYPE_INVALID;
     if ((rv = session_acquire(m, h, &s)) != CKR_OK)
         return rv;
-    /* No operation in this version needs a context-specific login. */
     if (user == CKU_CONTEXT_SPECIFIC) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
+        if (!op_context_login_due(s)) {
+            rv = CKR_OPERATION_NOT_INITIALIZED;
+        } else if (pin_check_len(pin_len) != CKR_OK) {
+            rv = CKR_PIN_INCORRECT;
+        } else {
+            mutex_lock(s->tok->op_lock);
+            rv = login_context(m, s, pin, pin_len);
+            mutex_unlock(s->tok->op_lock);
+        }
         goto out;
     }
     if ((rv = login_checks(m, s, user)) != CKR_OK)
@@ -147,9 +185,7 @@ CK_RV login_logout(struct module *m, CK_SESSION_HANDLE h)
     if (s->tok->login == LOGIN_NONE) {
         rv = CKR_USER_NOT_LOGGED_IN;
     } else {
-        s->tok->login = LOGIN_NONE;
-        secret_wipe(s->tok->secret, sizeof s->tok->secret);
-        object_logout_locked(m, s->tok);
+        session_logout_locked(m, s->tok, s);
     }
     mutex_unlock(m->lock);
     session_release(m, s);

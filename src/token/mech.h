@@ -22,6 +22,40 @@ enum mech_sizes {
     SIZES_AES,        /* AES key bytes the TPM accepts */
 };
 
+/* Which keys a mechanism takes. */
+enum mech_keys {
+    KEYS_NONE,
+    KEYS_RSA,
+    KEYS_EC,
+    KEYS_AES,
+    KEYS_HMAC,        /* generic secrets and the CKK_SHA*_HMAC types */
+};
+
+/* What a mechanism does within its family. */
+enum mech_detail {
+    DETAIL_NONE,
+    SIG_RSA_PKCS,       /* the caller's DigestInfo, or any data up to k - 11 bytes */
+    SIG_RSA_X509,       /* raw RSA */
+    SIG_RSA_PSS,        /* the caller's digest */
+    SIG_RSA_PKCS_HASH,  /* SHA*_RSA_PKCS */
+    SIG_RSA_PSS_HASH,   /* SHA*_RSA_PKCS_PSS */
+    SIG_ECDSA,          /* the caller's digest, any length */
+    SIG_ECDSA_HASH,
+    SIG_HMAC,
+    SIG_HMAC_GENERAL,
+    CIPHER_ECB,
+    CIPHER_CBC,
+    CIPHER_CBC_PAD,
+    CIPHER_CTR,
+    CIPHER_CFB,
+    RSA_ENC_PKCS,
+    RSA_ENC_OAEP,
+    RSA_ENC_X509,
+};
+
+struct op;
+struct op_init;
+
 struct mech {
     CK_MECHANISM_TYPE type;
     CK_ULONG min, max;        /* key sizes, in the unit PKCS#11 uses for this mechanism */
@@ -31,7 +65,20 @@ struct mech {
     uint16_t alg2;            /* a second one (a mode or scheme), or 0 */
     uint32_t cc;              /* TPM command it needs, or 0 */
     unsigned sym_bits;        /* a symmetric key size of alg TPM2_TestParms must accept, or 0 */
+    enum mech_keys keys;
+    uint16_t hash;            /* TPM2_ALG_SHA*: the digest, hash-then-sign or HMAC hash */
+    enum mech_detail detail;
+    /* Constructors: digest, sign and verify; encrypt and decrypt. NULL where not offered. */
+    CK_RV (*new_op)(const struct op_init *in, struct op **out);
+    CK_RV (*new_crypt)(const struct op_init *in, struct op **out);
 };
+
+/* The mechanism-info flag an operation kind needs (enum op_kind). */
+CK_FLAGS mech_flag_for(int kind);
+/* True if keys of type kt may be used with mech. */
+bool mech_key_type_ok(const struct mech *mech, CK_KEY_TYPE kt);
+/* True for mechanisms of secret keys (AES, HMAC). */
+bool mech_is_symmetric(const struct mech *mech);
 
 /* The table entry for type, or NULL. */
 const struct mech *mech_find(CK_MECHANISM_TYPE type);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "token/keycache.h"
 #include "token/object.h"
 #include "token/module.h"
 #include "token/session.h"
@@ -80,6 +81,7 @@ static void module_free(struct module *m)
     if (m == NULL)
         return;
     session_table_free(m->sessions);
+    keycache_free(m);
     object_table_free(m->objects);
     slot_table_free(m->slots, m->tpm);
     tpm_close(m->tpm);
@@ -119,7 +121,8 @@ static CK_RV module_new(const struct lock_ops *locks, struct module **out)
         (rv = mutex_new(locks, &m->tpm_lock)) != CKR_OK ||
         (rv = slot_table_new(&m->locks, &m->slots)) != CKR_OK ||
         (rv = session_table_new(&m->sessions)) != CKR_OK ||
-        (rv = object_table_new(&m->objects)) != CKR_OK)
+        (rv = object_table_new(&m->objects)) != CKR_OK ||
+        (rv = keycache_new(m)) != CKR_OK)
         goto out;
     m->tcti_conf = env_dup("TPMTOK_TCTI");
     module_open_store(m);

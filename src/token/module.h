@@ -15,6 +15,7 @@ struct tpm;
 struct slot_table;
 struct session_table;
 struct object_table;
+struct u64map;
 
 struct module {
     struct lock_ops locks;
@@ -27,6 +28,7 @@ struct module {
     struct slot_table *slots;
     struct session_table *sessions;
     struct object_table *objects;  /* handles, and the session objects (under lock) */
+    struct u64map *keys;           /* opened TPM keys by object (keycache.c, under lock) */
     struct module *next_abandoned; /* states forked children left behind (see module.c) */
 };
 

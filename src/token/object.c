@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "token/keycache.h"
 #include "token/object.h"
 #include "token/wrap.h"
 #include "util/log.h"
@@ -128,6 +129,13 @@ bool object_is_token(const struct object *o)
 bool object_is_private(const struct object *o)
 {
     return attrs_get_bool(&o->attrs, CKA_PRIVATE, false);
+}
+
+bool object_is_key(const struct object *o)
+{
+    CK_OBJECT_CLASS c = object_class(o);
+
+    return c == CKO_PUBLIC_KEY || c == CKO_PRIVATE_KEY || c == CKO_SECRET_KEY;
 }
 
 bool object_user_secret(struct module *m, struct session *s, uint8_t secret[32])
@@ -475,11 +483,15 @@ fail:
     return CKR_HOST_MEMORY;
 }
 
-/* Removes every entry pick() selects; collected first, since removal moves map slots. */
-static void remove_entries_locked(struct object_table *t,
+/*
+ * Removes every entry pick() selects, with the TPM keys of its session objects; collected
+ * first, since removal moves map slots.
+ */
+static void remove_entries_locked(struct module *m,
                                   bool (*pick)(const struct handle_entry *, const void *),
                                   const void *arg)
 {
+    struct object_table *t = m->objects;
     CK_OBJECT_HANDLE *doomed = calloc(t->by_handle.n + 1, sizeof *doomed);
     size_t n = 0;
 
@@ -492,8 +504,11 @@ static void remove_entries_locked(struct object_table *t,
     }
     for (size_t i = 0; i < n; i++) {
         struct handle_entry *e = entry_get_locked(t, doomed[i]);
-        if (e != NULL)
-            entry_remove_locked(t, e);
+        if (e == NULL)
+            continue;
+        if (e->obj != NULL && e->obj->blob.pub != NULL)
+            keycache_drop_locked(m, e->tok, keycache_id(e->obj));
+        entry_remove_locked(t, e);
     }
     free(doomed);
 }
@@ -510,13 +525,13 @@ static bool private_of(const struct handle_entry *e, const void *tok)
 
 void object_session_closed_locked(struct module *m, struct session *s)
 {
-    remove_entries_locked(m->objects, owned_by, s);
+    remove_entries_locked(m, owned_by, s);
 }
 
 void object_logout_locked(struct module *m, struct token *tok)
 {
     tok->login_epoch++;
-    remove_entries_locked(m->objects, private_of, tok);
+    remove_entries_locked(m, private_of, tok);
 }
 
 void object_forget_locked(struct module *m, CK_OBJECT_HANDLE h)

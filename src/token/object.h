@@ -47,6 +47,8 @@ CK_OBJECT_CLASS object_class(const struct object *o);
 CK_KEY_TYPE object_key_type(const struct object *o);
 bool object_is_token(const struct object *o);
 bool object_is_private(const struct object *o);
+/* A public, private or secret key (not data, not a certificate). */
+bool object_is_key(const struct object *o);
 
 /*
  * The object behind handle h, as session s may see it: a copy the caller owns.

@@ -9,8 +9,10 @@
 #include "store/store.h"
 #include "token/attr_rules.h"
 #include "token/der.h"
+#include "token/keycache.h"
 #include "token/keygen.h"
 #include "token/object.h"
+#include "tpm/alg.h"
 #include "util/log.h"
 #include "util/secret.h"
 
@@ -79,7 +81,7 @@ CK_RV object_public_from_attrs(const struct attrs *a, struct tpm_key_public *pub
     pub->type = TPM_KEY_EC;
     if ((pub->curve = der_ec_params_curve(params->value, params->len)) == 0)
         return CKR_CURVE_NOT_SUPPORTED;
-    pub->coord_len = der_curve_size(pub->curve);
+    pub->coord_len = tpm_curve_bytes(pub->curve);
     pub->bits = (unsigned)pub->coord_len * 8;
     if (point != NULL &&
         !der_ec_point_decode(point->value, point->len, pub->coord_len, pub->x, pub->y))
@@ -198,6 +200,7 @@ CK_RV object_destroy(struct module *m, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh)
         rv = store_object_delete(m->store, s->tok->id, o->store_id, &found);
     if (rv == CKR_OK) {
         mutex_lock(m->lock);
+        keycache_drop_locked(m, s->tok, keycache_id(o));
         object_forget_locked(m, oh);
         mutex_unlock(m->lock);
         if (!found)

@@ -6,6 +6,8 @@
 
 #include "store/store.h"
 #include "token/find.h"
+#include "token/keycache.h"
+#include "token/op.h"
 #include "token/object.h"
 #include "token/session.h"
 #include "util/log.h"
@@ -28,8 +30,10 @@ CK_RV session_table_new(struct session_table **out)
     return CKR_OK;
 }
 
+/* Module lock held (or nobody else left: C_Finalize). */
 static void session_free(struct session *s)
 {
+    op_end_all_locked(s);
     find_state_free(s->find);
     free(s);
 }
@@ -149,14 +153,25 @@ out:
     return rv;
 }
 
+void session_logout_locked(struct module *m, struct token *tok, struct session *caller)
+{
+    struct session_table *t = m->sessions;
+
+    tok->login = LOGIN_NONE;
+    secret_wipe(tok->secret, sizeof tok->secret);
+    object_logout_locked(m, tok);
+    keycache_drop_locked(m, tok, 0);
+    /* Keyed operations end; a session another thread is inside keeps its own until it ends. */
+    for (size_t i = 0; i < t->n; i++)
+        if (t->s[i]->tok == tok && (t->s[i] == caller || !t->s[i]->busy))
+            op_end_keyed_locked(t->s[i]);
+}
+
 /* The spec: closing an application's last session with a token logs it out. */
 static void logout_if_last_locked(struct module *m, struct token *tok)
 {
-    if (tok->sessions == 0 && tok->login != LOGIN_NONE) {
-        tok->login = LOGIN_NONE;
-        secret_wipe(tok->secret, sizeof tok->secret);
-        object_logout_locked(m, tok);
-    }
+    if (tok->sessions == 0 && tok->login != LOGIN_NONE)
+        session_logout_locked(m, tok, NULL);
 }
 
 /* Removes the session at index i; a busy one is freed by its last session_release. */

@@ -12,6 +12,7 @@
 #include "token/slot.h"
 
 struct find_state;
+struct op;
 
 struct session {
     CK_SESSION_HANDLE handle;
@@ -23,6 +24,7 @@ struct session {
     unsigned busy;                 /* calls using it now (guarded by the module lock) */
     bool closed;                   /* closed while busy: freed by the last release */
     struct find_state *find;       /* an active C_FindObjects search, or NULL */
+    struct op *ops[5];             /* active operations by enum op_kind (token/op.h) */
 };
 
 struct session_table;
@@ -47,6 +49,11 @@ void session_release(struct module *m, struct session *s);
 
 /* The session's CKS_ state from its flags and its token's login state. Caller holds m->lock. */
 CK_STATE session_state_locked(const struct session *s);
+/*
+ * Logs the application out of tok: secret wiped, private objects and handles gone, cached keys
+ * dropped, keyed operations ended. caller: the session calling C_Logout (or NULL). m->lock held.
+ */
+void session_logout_locked(struct module *m, struct token *tok, struct session *caller);
 /* True if tok has a read-only session. Caller holds m->lock. */
 bool session_ro_exists_locked(struct module *m, const struct token *tok);
 

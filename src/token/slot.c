@@ -278,7 +278,7 @@ static void token_info_locked(struct module *m, const struct token *tok, CK_TOKE
         pad_copy(info->label, sizeof info->label, "");
         pad_copy(info->serialNumber, sizeof info->serialNumber, "");
     }
-    info->flags |= CKF_RNG;
+    info->flags |= CKF_RNG | CKF_DUAL_CRYPTO_OPERATIONS;
     if (m->store != NULL && store_read_only(m->store))
         info->flags |= CKF_WRITE_PROTECTED;
     info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;

@@ -10,11 +10,9 @@
 #include "util/log.h"
 
 /*
- * A TPM answers a capability list in pages. Asking for 32 entries at a time makes the paging run
- * on every TPM, not only on big ones (swtpm lists 33 algorithms and 110 commands), so the tests
- * exercise it; it costs a few round trips once per process.
+ * A TPM answers a capability list in pages: we ask for as many entries as a response can hold,
+ * so most TPMs answer each list in one round trip, and follow moreData where they do not.
  */
-#define PAGE_ENTRIES 32
 #define MAX_PAGES 64
 
 struct cap_page {
@@ -83,10 +81,12 @@ static UINT32 caps_take(struct tpm_caps *c, const TPMS_CAPABILITY_DATA *d, UINT3
 /* Reads every page of one capability list into t->caps. */
 static TSS2_RC read_cap(struct tpm *t, TPM2_CAP cap, UINT32 first)
 {
-    struct cap_page p = { .cap = cap, .first = first, .count = PAGE_ENTRIES };
+    struct cap_page p = { .cap = cap, .first = first };
     TSS2_RC rc;
     UINT32 next;
 
+    p.count = cap == TPM2_CAP_ALGS ? TPM2_MAX_CAP_ALGS
+              : cap == TPM2_CAP_ECC_CURVES ? TPM2_MAX_ECC_CURVES : TPM2_MAX_CAP_CC;
     for (int page = 0; page < MAX_PAGES; page++) {
         if ((rc = tpm_call(t, NULL, cap_page_once, &p)) != TSS2_RC_SUCCESS)
             break;

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "tpm/alg.h"
 #include "tpm/kdf.h"
 #include "util/secret.h"
 
@@ -17,22 +18,6 @@
  * which defeats that cache; without it these functions are stateless, thread-safe and need
  * no teardown ordering against OpenSSL's own atexit cleanup.
  */
-
-static const char *hash_name(TPMI_ALG_HASH hash)
-{
-    switch (hash) {
-    case TPM2_ALG_SHA1:
-        return "SHA1";
-    case TPM2_ALG_SHA256:
-        return "SHA256";
-    case TPM2_ALG_SHA384:
-        return "SHA384";
-    case TPM2_ALG_SHA512:
-        return "SHA512";
-    default:
-        return NULL;
-    }
-}
 
 static void put_u32(uint8_t out[4], uint32_t v)
 {
@@ -74,7 +59,7 @@ bool kdfa(TPMI_ALG_HASH hash, const uint8_t *key, size_t key_len, const char *la
           const uint8_t *context_u, size_t u_len, const uint8_t *context_v, size_t v_len,
           uint8_t *out, size_t bits)
 {
-    const char *name = hash_name(hash);
+    const char *name = tpm_hash_name(hash);
     OSSL_PARAM params[2];
     EVP_MAC *mac = NULL;
     EVP_MAC_CTX *ctx = NULL;
@@ -137,7 +122,7 @@ bool kdfe(TPMI_ALG_HASH hash, const uint8_t *z, size_t z_len, const char *label,
           const uint8_t *party_u, size_t u_len, const uint8_t *party_v, size_t v_len,
           uint8_t *out, size_t bits)
 {
-    const char *name = hash_name(hash);
+    const char *name = tpm_hash_name(hash);
     EVP_MD *md = NULL;
     EVP_MD_CTX *ctx = NULL;
     uint8_t block[EVP_MAX_MD_SIZE];

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <tss2/tss2_mu.h>
 
+#include "tpm/alg.h"
 #include "tpm/tpm_internal.h"
 #include "util/log.h"
 #include "util/secret.h"
@@ -86,22 +87,8 @@ TSS2_RC resid_compute_name(const TPM2B_PUBLIC *pub, TPM2B_NAME *name)
     const EVP_MD *md;
     TSS2_RC rc;
 
-    switch (pub->publicArea.nameAlg) {
-    case TPM2_ALG_SHA256:
-        md = EVP_sha256();
-        break;
-    case TPM2_ALG_SHA384:
-        md = EVP_sha384();
-        break;
-    case TPM2_ALG_SHA512:
-        md = EVP_sha512();
-        break;
-    case TPM2_ALG_SHA1:
-        md = EVP_sha1();
-        break;
-    default:
+    if ((md = tpm_hash_md(pub->publicArea.nameAlg)) == NULL)
         return TSS2_ESYS_RC_NOT_IMPLEMENTED;
-    }
     rc = Tss2_MU_TPMT_PUBLIC_Marshal(&pub->publicArea, area, sizeof area, &len);
     if (rc != TSS2_RC_SUCCESS)
         return rc;
@@ -254,6 +241,17 @@ void resid_adopt(struct tpm *t, struct tpm_obj *o, TPM2_HANDLE handle)
     o->pins++;
     list_unlink(t, o);
     list_push_front(t, o);
+}
+
+void resid_forget(struct tpm *t, struct tpm_obj *o)
+{
+    if (o->handle != 0) {
+        o->handle = 0;
+        t->loaded--;
+    }
+    free(o->saved);
+    o->saved = NULL;
+    o->saved_current = false;
 }
 
 void resid_forget_handles(struct tpm *t)

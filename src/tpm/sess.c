@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 #include <tss2/tss2_mu.h>
 
+#include "tpm/alg.h"
 #include "tpm/kdf.h"
 #include "tpm/sess.h"
 #include "util/log.h"
@@ -67,23 +68,6 @@ static void put_u32(uint8_t out[4], uint32_t v)
     out[1] = (uint8_t)(v >> 16);
     out[2] = (uint8_t)(v >> 8);
     out[3] = (uint8_t)v;
-}
-
-/* Digest size of the salt key's name algorithm, which KDFe uses; 0 if unsupported. */
-static size_t hash_size(TPMI_ALG_HASH hash)
-{
-    switch (hash) {
-    case TPM2_ALG_SHA1:
-        return 20;
-    case TPM2_ALG_SHA256:
-        return 32;
-    case TPM2_ALG_SHA384:
-        return 48;
-    case TPM2_ALG_SHA512:
-        return 64;
-    default:
-        return 0;
-    }
 }
 
 /* TSS2_RC_SUCCESS or TSS2_ESYS_RC_MEMORY (OpenSSL could not allocate or find an algorithm). */
@@ -215,7 +199,7 @@ static TSS2_RC ecdh_salt(const TPMT_PUBLIC *pub, TPM2B_ENCRYPTED_SECRET *enc, ui
             group = curves[i].group;
             coord = curves[i].coord;
         }
-    *salt_len = hash_size(pub->nameAlg);
+    *salt_len = tpm_hash_size(pub->nameAlg);
     if (group == NULL || *salt_len == 0) {
         log_error("the salt key must be an ECC P-256/P-384 key with a SHA name algorithm");
         return TSS2_ESYS_RC_BAD_VALUE;

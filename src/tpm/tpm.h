@@ -161,6 +161,140 @@ CK_RV tpm_key_create(struct tpm *t, struct tpm_obj *parent, const struct tpm_key
 /* The public part of a wrapped key. CKR_OK or CKR_DEVICE_ERROR (a blob that does not parse). */
 CK_RV tpm_blob_public(const struct tpm_blob *blob, struct tpm_key_public *out);
 
+/* ---- using keys ---- */
+
+/*
+ * A key ready for use: its blob under parent with its auth value (copied). Nothing is sent to
+ * the TPM until the key is used; it then stays loaded (or saved) until tpm_obj_close.
+ * CKR_OK, CKR_DEVICE_ERROR (a blob that does not parse), CKR_HOST_MEMORY, CKR_GENERAL_ERROR
+ * (an auth value longer than 64 bytes).
+ */
+CK_RV tpm_key_open(struct tpm *t, struct tpm_obj *parent, const struct tpm_blob *blob,
+                   const uint8_t *auth, size_t auth_len, struct tpm_obj **out);
+
+/* Signature schemes for tpm_sign. */
+enum tpm_sig_scheme {
+    TPM_SIG_RSASSA,      /* PKCS#1 v1.5: the TPM adds the DigestInfo for hash */
+    TPM_SIG_RSAPSS,      /* PSS with MGF1(hash); the salt is as long as the digest (swtpm,
+                          * checked; a verifier that must take any TPM should accept any) */
+    TPM_SIG_ECDSA,
+};
+
+/*
+ * Signs digest (digest_len must be hash's size) with key in the TPM (TPM2_Sign, NULL
+ * ticket). RSA: *sig_len = modulus size. ECDSA: r || s, each left-padded to the curve size.
+ * *sig_len is the size of sig on entry; a short one gets CKR_BUFFER_TOO_SMALL and the size
+ * before the TPM is asked. CKR_OK, CKR_BUFFER_TOO_SMALL, CKR_KEY_FUNCTION_NOT_PERMITTED (the
+ * TPM key may not sign), CKR_KEY_TYPE_INCONSISTENT (an RSA scheme on an EC key or the other
+ * way), CKR_DATA_LEN_RANGE (digest_len), CKR_MECHANISM_INVALID (a hash tpmtok or the TPM does
+ * not know), CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY, CKR_HOST_MEMORY.
+ */
+CK_RV tpm_sign(struct tpm *t, struct tpm_obj *key, enum tpm_sig_scheme scheme, uint16_t hash,
+               const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t *sig_len);
+
+/* Padding schemes for tpm_rsa_decrypt. */
+enum tpm_rsa_padding {
+    TPM_RSA_RAW,         /* c^d mod n, the whole block (also raw signing) */
+    TPM_RSA_PKCS1,       /* RSAES-PKCS1-v1_5 */
+    TPM_RSA_OAEP,        /* OAEP with MGF1(hash); label must end with a zero byte or be empty */
+};
+
+/*
+ * RSA private-key operation in the TPM (TPM2_RSA_Decrypt; the result comes back encrypted).
+ * Raw RSA needs the key's decrypt permission, signing or not. in_len must be the modulus
+ * size. *out_len is out's size on entry, the result's on return (raw: always the modulus
+ * size, checked before the TPM is asked; padded: known only after, and a short out costs the
+ * caller a second decryption). CKR_OK; CKR_ENCRYPTED_DATA_INVALID (padding does not check,
+ * or c >= n); CKR_ENCRYPTED_DATA_LEN_RANGE (in_len); CKR_BUFFER_TOO_SMALL;
+ * CKR_KEY_FUNCTION_NOT_PERMITTED (no decrypt permission); CKR_KEY_TYPE_INCONSISTENT (not an
+ * RSA key); CKR_MECHANISM_PARAM_INVALID (a label the TPM cannot take: not empty and not ending
+ * in 0, or longer than 66 bytes; an OAEP hash tpmtok does not know); device and host errors.
+ * OAEP uses hash for both the label hash and MGF1.
+ */
+CK_RV tpm_rsa_decrypt(struct tpm *t, struct tpm_obj *key, enum tpm_rsa_padding padding,
+                      uint16_t hash, const uint8_t *label, size_t label_len,
+                      const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len);
+
+/*
+ * Symmetric encryption or decryption with TPM2_EncryptDecrypt2 (TPM2_EncryptDecrypt where 2
+ * is missing: then only the output is encrypted on the way), input and output encrypted on
+ * the way. mode: TPM2_ALG_CBC, ECB, CTR, CFB (CFB128). iv_len is the block size (16 for AES),
+ * or 0 with iv NULL for ECB. len is any length the mode allows (a multiple of the block for
+ * CBC and ECB); the TPM layer cuts it into chunks of the TPM's buffer and chains iv (in: the
+ * IV or counter; out: the next one). CTR's counter is the whole block, incremented big-endian
+ * over all 128 bits as OpenSSL does. A partial last block (CFB, CTR) ends the chain: the IV
+ * that comes back does not continue the stream (the counter has passed the whole block; CFB's
+ * holds the partial cipher text and unused key stream), so a multi-part caller passes whole
+ * blocks until its final part. in and out may be the same buffer (out is wiped when a
+ * decryption fails). CKR_OK; CKR_KEY_FUNCTION_NOT_PERMITTED; CKR_KEY_TYPE_INCONSISTENT (not a
+ * cipher key); CKR_DATA_LEN_RANGE or CKR_ENCRYPTED_DATA_LEN_RANGE (len for CBC and ECB);
+ * CKR_MECHANISM_INVALID (mode); CKR_MECHANISM_PARAM_INVALID (iv_len); device and host errors.
+ */
+CK_RV tpm_cipher(struct tpm *t, struct tpm_obj *key, bool decrypt, uint16_t mode,
+                 uint8_t *iv, size_t iv_len, const uint8_t *in, size_t len, uint8_t *out);
+
+/* ---- hash and HMAC sequences ---- */
+
+/*
+ * Starts a hash sequence (TPM2_HashSequenceStart) or an HMAC sequence with key
+ * (TPM2_HMAC_Start) for hash, with a random auth value sent encrypted. salt is the primary
+ * to salt the process session with if none exists yet (any primary; may be NULL when a key
+ * is given: its parent is used). The sequence is an object in residency: saved and reloaded
+ * as room requires. Every sequence function below salts a new session, when it needs one,
+ * with any primary still open. CKR_MECHANISM_INVALID (TPM2_ALG_NULL or a hash the TPM lacks),
+ * CKR_KEY_TYPE_INCONSISTENT (not an HMAC key), CKR_KEY_FUNCTION_NOT_PERMITTED, device and
+ * host errors.
+ */
+CK_RV tpm_hash_start(struct tpm *t, struct tpm_obj *salt, uint16_t hash, struct tpm_obj **seq);
+CK_RV tpm_hmac_start(struct tpm *t, struct tpm_obj *key, uint16_t hash, struct tpm_obj **seq);
+/*
+ * Feeds len bytes (any length: sent in chunks of the TPM's buffer, encrypted on the way).
+ * n full TPM buffers cost exactly n TPM2_SequenceUpdate commands, so a caller that buffers
+ * to tpm_buffer_size() pays one command per buffer. A sequence the TPM lost (reset) gives
+ * CKR_DEVICE_ERROR.
+ */
+CK_RV tpm_seq_update(struct tpm *t, struct tpm_obj *seq, const uint8_t *data, size_t len);
+/*
+ * Feeds the last len bytes (at most the TPM's buffer, else CKR_GENERAL_ERROR) and completes
+ * (TPM2_SequenceComplete, one command): the digest or HMAC (encrypted on the way back) into
+ * out (*out_len: size in, length out). The sequence is gone from the TPM either way, even
+ * when out is too small (CKR_BUFFER_TOO_SMALL, the result lost): the caller sizes out for
+ * the hash first. The caller still tpm_obj_close()s seq.
+ */
+CK_RV tpm_seq_complete(struct tpm *t, struct tpm_obj *seq, const uint8_t *data, size_t len,
+                       uint8_t *out, size_t *out_len);
+/*
+ * One-command digest (TPM2_Hash) and HMAC (TPM2_HMAC) of at most the TPM's buffer (more is
+ * CKR_GENERAL_ERROR), data and result encrypted on the way. A short out gets
+ * CKR_BUFFER_TOO_SMALL and the size (the command ran).
+ */
+CK_RV tpm_hash(struct tpm *t, struct tpm_obj *salt, uint16_t hash, const uint8_t *data,
+               size_t len, uint8_t *out, size_t *out_len);
+CK_RV tpm_hmac(struct tpm *t, struct tpm_obj *key, uint16_t hash, const uint8_t *data,
+               size_t len, uint8_t *out, size_t *out_len);
+/* The TPM's command buffer for data (TPM2_PT_INPUT_BUFFER, at most 1024: tss2's buffers). */
+size_t tpm_buffer_size(const struct tpm *t);
+
+/*
+ * A sequence's state as a TPM context (TPM2_ContextSave of the sequence, which stays usable;
+ * no command when the sequence's saved context is current), for the operation-state blob:
+ * *out malloc'ed (a marshalled TPMS_CONTEXT), and the sequence's auth value into auth
+ * (*auth_len: size in, length out; 32 bytes, CKR_BUFFER_TOO_SMALL if less). The auth value is
+ * a secret: with the context it lets anyone continue the sequence on this TPM until its next
+ * reset, and for an HMAC that means MACs of any continuation with the key, so a blob holding
+ * it must encrypt it, not only MAC it.
+ *
+ * tpm_seq_restore loads such a context as a new, independent sequence (TPM2_ContextLoad) with
+ * the auth value it had; the same context loads any number of times, each load a sequence of
+ * its own (checked on swtpm). CKR_SAVED_STATE_INVALID: bytes that do not parse as one
+ * sequence context, or a context this TPM refuses (another TPM, a TPM reset since, altered:
+ * TPM_RC_INTEGRITY).
+ */
+CK_RV tpm_seq_save(struct tpm *t, struct tpm_obj *seq, uint8_t **out, size_t *out_len,
+                   uint8_t *auth, size_t *auth_len);
+CK_RV tpm_seq_restore(struct tpm *t, const uint8_t *ctx, size_t ctx_len, const uint8_t *auth,
+                      size_t auth_len, struct tpm_obj **seq);
+
 /* Number of transient objects this process has loaded in the TPM now (tests, benchmarks). */
 unsigned tpm_loaded_count(struct tpm *t);
 

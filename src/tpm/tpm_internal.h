@@ -92,6 +92,12 @@ TSS2_RC tpm_create_once(struct tpm *t, void *arg);
 
 /* rc.c: the one place a TSS2_RC becomes a CK_RV; logs what failed with tss2's decoding. */
 CK_RV tpm_rc_to_rv(TSS2_RC rc, const char *what);
+/*
+ * crypto.c: tpm_rc_to_rv for commands that use a key: the key's attributes forbid it
+ * (TPM_RC_ATTRIBUTES, TPM_RC_KEY) is CKR_KEY_FUNCTION_NOT_PERMITTED, the wrong type of key
+ * CKR_KEY_TYPE_INCONSISTENT, a hash, scheme or mode the TPM lacks CKR_MECHANISM_INVALID.
+ */
+CK_RV tpm_use_rc_to_rv(TSS2_RC rc, const char *what);
 /* Strips the format bits a layer or session/handle index adds, for comparing with TPM2_RC_*. */
 TSS2_RC tpm_rc_base(TSS2_RC rc);
 bool tpm_rc_is_retry(TSS2_RC rc);
@@ -111,6 +117,12 @@ struct tpm_obj *resid_obj_new(struct tpm *t, enum tpm_obj_kind kind);
 void resid_obj_free(struct tpm *t, struct tpm_obj *o);
 /* Marks o as just loaded at handle (for objects a command created, e.g. a sequence). */
 void resid_adopt(struct tpm *t, struct tpm_obj *o, TPM2_HANDLE handle);
+/*
+ * o no longer exists in the TPM because a command consumed it (TPM2_SequenceComplete): not
+ * loaded, nothing flushed, and its saved context dropped, since that would bring back a state
+ * the caller has finished with.
+ */
+void resid_forget(struct tpm *t, struct tpm_obj *o);
 /* After the TPM lost our handles (restart): every object becomes not loaded. */
 void resid_forget_handles(struct tpm *t);
 /*

@@ -199,7 +199,7 @@ static TSS2_RC cipher(struct tpm *t, struct tpm_obj *parent, struct tpm_obj *key
 }
 
 /* TPM2_HMAC (SHA-256) of data with a loaded key into out (32 bytes). */
-static void tpm_hmac(struct tpm *t, struct tpm_obj *parent, struct tpm_obj *key,
+static void key_hmac(struct tpm *t, struct tpm_obj *parent, struct tpm_obj *key,
                      const uint8_t *data, size_t len, uint8_t *out)
 {
     struct use_args *a = calloc(1, sizeof *a);
@@ -591,8 +591,8 @@ static unsigned generate_hmac(void **state, size_t bytes)
     uint8_t mac[32], again[32];
     struct tpm_obj *o = generate(f, &spec, &pub);
 
-    tpm_hmac(f->t, f->primary, o, (const uint8_t *)"data", 4, mac);
-    tpm_hmac(f->t, f->primary, o, (const uint8_t *)"data", 4, again);
+    key_hmac(f->t, f->primary, o, (const uint8_t *)"data", 4, mac);
+    key_hmac(f->t, f->primary, o, (const uint8_t *)"data", 4, again);
     assert_memory_equal(mac, again, 32);
     tpm_obj_close(f->t, o);
     return pub.bits;
@@ -765,7 +765,7 @@ static void import_hmac_and_mac(struct tpm *t, struct tpm_obj *parent, const uin
     unsigned int ossl_len = 0;
     struct tpm_obj *o = import_known(t, parent, &spec, key, len, auth);
 
-    tpm_hmac(t, parent, o, data, sizeof data, mac);
+    key_hmac(t, parent, o, data, sizeof data, mac);
     assert_non_null(HMAC(EVP_sha256(), key, (int)len, data, sizeof data, ossl, &ossl_len));
     assert_int_equal(ossl_len, 32);
     assert_memory_equal(mac, ossl, 32);

@@ -13,6 +13,7 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "token/der.h"
+#include "tpm/alg.h"
 
 static const uint8_t p256_oid[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 static const uint8_t p521_oid[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23 };
@@ -36,7 +37,10 @@ static void test_curves_by_oid_and_name(void **state)
     assert_memory_equal(der, p256_oid, len);
     OPENSSL_free(der);
     assert_false(der_ec_params_encode(TPM2_ECC_BN_P256, &der, &len));
-    assert_int_equal(der_curve_size(TPM2_ECC_NIST_P521), 66);
+    assert_int_equal(tpm_curve_bytes(TPM2_ECC_NIST_P521), 66);
+    assert_int_equal(tpm_curve_bytes(TPM2_ECC_BN_P256), 0);
+    assert_int_equal(tpm_hash_size(TPM2_ALG_SHA384), 48);
+    assert_int_equal(tpm_hash_size(TPM2_ALG_SM3_256), 0);
 }
 
 static void test_ec_point_round_trip_with_long_form(void **state)
