@@ -221,6 +221,9 @@ TSS2_RC resid_load(struct tpm *t, struct tpm_obj *o)
     o->pins++;
     list_unlink(t, o);
     list_push_front(t, o);
+    /* A key loaded with its parent took one slot more than the limit: give one back. */
+    while (t->loaded > t->max_loaded && resid_evict_lru(t))
+        ;
     return TSS2_RC_SUCCESS;
 }
 
@@ -241,6 +244,8 @@ void resid_adopt(struct tpm *t, struct tpm_obj *o, TPM2_HANDLE handle)
     o->pins++;
     list_unlink(t, o);
     list_push_front(t, o);
+    while (t->loaded > t->max_loaded && resid_evict_lru(t))
+        ;
 }
 
 void resid_forget(struct tpm *t, struct tpm_obj *o)
