@@ -8,6 +8,7 @@
 
 #include "token/hashing.h"
 #include "tpm/tpm.h"
+#include "util/buf.h"
 #include "util/secret.h"
 
 CK_RV hashing_init(struct hashing *h, struct tpm *tpm, struct tpm_obj *salt, struct tpm_obj *key,
@@ -85,4 +86,43 @@ CK_RV hashing_final(struct hashing *h, uint8_t *out, size_t *out_len)
     secret_wipe(h->buf, h->len);
     h->len = 0;
     return rv;
+}
+
+CK_RV hashing_save(struct hashing *h, struct buf *out)
+{
+    uint8_t auth[64], *ctx = NULL;
+    size_t auth_len = sizeof auth, ctx_len = 0;
+    CK_RV rv;
+
+    buf_put_u8(out, h->seq != NULL);
+    if (h->seq != NULL) {
+        if ((rv = tpm_seq_save(h->tpm, h->seq, &ctx, &ctx_len, auth, &auth_len)) != CKR_OK)
+            return rv;
+        buf_put_blob(out, ctx, ctx_len);
+        buf_put_blob(out, auth, auth_len);
+        free(ctx);
+        secret_wipe(auth, sizeof auth);
+    }
+    buf_put_blob(out, h->buf, h->len);
+    return CKR_OK;
+}
+
+CK_RV hashing_restore(struct hashing *h, struct rd *in)
+{
+    const uint8_t *ctx = NULL, *auth = NULL, *held;
+    size_t ctx_len = 0, auth_len = 0, held_len;
+    uint8_t has_seq;
+    CK_RV rv;
+
+    if (!rd_u8(in, &has_seq) || has_seq > 1)
+        return CKR_SAVED_STATE_INVALID;
+    if (has_seq && (!rd_blob(in, 4096, &ctx, &ctx_len) || !rd_blob(in, 64, &auth, &auth_len)))
+        return CKR_SAVED_STATE_INVALID;
+    if (!rd_blob(in, h->cap, &held, &held_len))
+        return CKR_SAVED_STATE_INVALID;
+    if (has_seq && (rv = tpm_seq_restore(h->tpm, ctx, ctx_len, auth, auth_len, &h->seq)) != CKR_OK)
+        return rv;
+    memcpy(h->buf, held, held_len);
+    h->len = held_len;
+    return CKR_OK;
 }

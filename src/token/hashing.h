@@ -14,6 +14,8 @@
 
 struct tpm;
 struct tpm_obj;
+struct buf;
+struct rd;
 
 struct hashing {
     struct tpm *tpm;
@@ -33,5 +35,13 @@ CK_RV hashing_update(struct hashing *h, const uint8_t *data, size_t len);
 CK_RV hashing_final(struct hashing *h, uint8_t *out, size_t *out_len);
 /* Frees the buffer and the sequence. NULL-safe on a zeroed struct. */
 void hashing_free(struct hashing *h);
+/*
+ * Operation state: the sequence as a TPM context with its auth value (when one was started)
+ * and the bytes held back. The auth value is secret: the caller encrypts what it writes.
+ * Saving leaves h running unchanged.
+ */
+CK_RV hashing_save(struct hashing *h, struct buf *out);
+/* Into a fresh h (hashing_init'ed with the same hash and key). CKR_SAVED_STATE_INVALID. */
+CK_RV hashing_restore(struct hashing *h, struct rd *in);
 
 #endif

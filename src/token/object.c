@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "store/store.h"
 #include "token/keycache.h"
 #include "token/object.h"
@@ -136,6 +138,38 @@ bool object_is_key(const struct object *o)
     CK_OBJECT_CLASS c = object_class(o);
 
     return c == CKO_PUBLIC_KEY || c == CKO_PRIVATE_KEY || c == CKO_SECRET_KEY;
+}
+
+bool object_key_identity(const struct object *o, uint8_t id[32])
+{
+    static const CK_ATTRIBUTE_TYPE public_values[] = { CKA_KEY_TYPE, CKA_MODULUS,
+                                                       CKA_PUBLIC_EXPONENT, CKA_EC_PARAMS,
+                                                       CKA_EC_POINT };
+    EVP_MD_CTX *ctx;
+    bool ok;
+
+    if (!object_is_key(o) || (ctx = EVP_MD_CTX_new()) == NULL)
+        return false;
+    ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    if (o->blob.pub != NULL) {
+        ok = ok && EVP_DigestUpdate(ctx, "tpm", 3) == 1 &&
+             EVP_DigestUpdate(ctx, o->blob.pub, o->blob.pub_len) == 1;
+    } else {
+        for (size_t i = 0; ok && i < sizeof public_values / sizeof public_values[0]; i++) {
+            const struct attr *a = attrs_find(&o->attrs, public_values[i]);
+            uint8_t len[4] = { 0 };
+            if (a == NULL)
+                continue;
+            len[0] = (uint8_t)(a->len >> 24);
+            len[1] = (uint8_t)(a->len >> 16);
+            len[2] = (uint8_t)(a->len >> 8);
+            len[3] = (uint8_t)a->len;
+            ok = EVP_DigestUpdate(ctx, len, 4) == 1 && EVP_DigestUpdate(ctx, a->value, a->len) == 1;
+        }
+    }
+    ok = ok && EVP_DigestFinal_ex(ctx, id, NULL) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok;
 }
 
 bool object_user_secret(struct module *m, struct session *s, uint8_t secret[32])

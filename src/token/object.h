@@ -49,6 +49,12 @@ bool object_is_token(const struct object *o);
 bool object_is_private(const struct object *o);
 /* A public, private or secret key (not data, not a certificate). */
 bool object_is_key(const struct object *o);
+/*
+ * Which key o is, as 32 bytes for saved operation states: the SHA-256 of its TPM public area
+ * (a copy of a key is the same key), or of its public values for a key the TPM does not hold.
+ * false when o is no key.
+ */
+bool object_key_identity(const struct object *o, uint8_t id[32]);
 
 /*
  * The object behind handle h, as session s may see it: a copy the caller owns.

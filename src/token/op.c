@@ -18,7 +18,7 @@
 #include "util/secret.h"
 
 /* The pairs the dual-function calls need; any other two at once are refused. */
-static bool legal_pair(enum op_kind a, enum op_kind b)
+bool op_kinds_pair(enum op_kind a, enum op_kind b)
 {
     static const enum op_kind pairs[][2] = {
         { OP_DIGEST, OP_ENCRYPT },
@@ -36,7 +36,7 @@ static bool legal_pair(enum op_kind a, enum op_kind b)
 static CK_RV may_start(const struct session *s, enum op_kind kind)
 {
     for (int k = 0; k < OP_KINDS; k++)
-        if (s->ops[k] != NULL && (k == (int)kind || !legal_pair((enum op_kind)k, kind)))
+        if (s->ops[k] != NULL && (k == (int)kind || !op_kinds_pair((enum op_kind)k, kind)))
             return CKR_OPERATION_ACTIVE;
     return CKR_OK;
 }
@@ -49,6 +49,19 @@ void op_base_free(struct op *op)
     op->has_pending = false;
 }
 
+void op_discard(struct op *op, bool module_locked)
+{
+    if (op == NULL)
+        return;
+    op_base_free(op);
+    secret_free(op->params, op->params_len);
+    if (module_locked)
+        keycache_put_locked(op->key);
+    else
+        keycache_put(op->key);
+    op->vt->free(op);
+}
+
 static void op_free(struct session *s, enum op_kind kind, bool module_locked)
 {
     struct op *op = s->ops[kind];
@@ -56,12 +69,7 @@ static void op_free(struct session *s, enum op_kind kind, bool module_locked)
     if (op == NULL)
         return;
     s->ops[kind] = NULL;
-    op_base_free(op);
-    if (module_locked)
-        keycache_put_locked(op->key);
-    else
-        keycache_put(op->key);
-    op->vt->free(op);
+    op_discard(op, module_locked);
 }
 
 void op_end(struct session *s, enum op_kind kind)
@@ -164,16 +172,28 @@ static CK_RV init_key(struct module *m, struct session *s, const struct mech *me
     return keycache_get(m, s, in->key_obj, &in->key);
 }
 
-static CK_RV init_locked_out(struct module *m, struct session *s, enum op_kind kind,
-                             const CK_MECHANISM *mech, CK_OBJECT_HANDLE key)
+/* Keeps the parameters as given, and the key's identity, for a saved state. */
+static CK_RV remember(struct op *op, const CK_MECHANISM *mech, const struct object *key_obj)
+{
+    if (mech->ulParameterLen > 0) {
+        if ((op->params = secret_dup(mech->pParameter, mech->ulParameterLen)) == NULL)
+            return CKR_HOST_MEMORY;
+        op->params_len = mech->ulParameterLen;
+    }
+    if (key_obj != NULL)
+        op->has_key_id = object_key_identity(key_obj, op->key_id);
+    return CKR_OK;
+}
+
+CK_RV op_make(struct module *m, struct session *s, enum op_kind kind, const CK_MECHANISM *mech,
+              CK_OBJECT_HANDLE key, struct op **out)
 {
     struct op_init in = { .m = m, .s = s, .params = mech, .kind = kind };
     CK_RV (*new_op)(const struct op_init *, struct op **);
     struct op *op = NULL;
     CK_RV rv;
 
-    if ((rv = may_start(s, kind)) != CKR_OK ||
-        (rv = mech_lookup(m, mech->mechanism, mech_flag_for(kind), &in.mech)) != CKR_OK)
+    if ((rv = mech_lookup(m, mech->mechanism, mech_flag_for(kind), &in.mech)) != CKR_OK)
         goto out;
     if (kind != OP_DIGEST && (rv = init_key(m, s, in.mech, kind, key, &in)) != CKR_OK)
         goto out;
@@ -190,11 +210,25 @@ static CK_RV init_locked_out(struct module *m, struct session *s, enum op_kind k
     in.key = NULL;   /* transferred */
     op->context_login = in.key_obj != NULL &&
                         attrs_get_bool(&in.key_obj->attrs, CKA_ALWAYS_AUTHENTICATE, false);
-    s->ops[kind] = op;
+    if ((rv = remember(op, mech, in.key_obj)) != CKR_OK) {
+        op_discard(op, false);
+        goto out;
+    }
+    *out = op;
 out:
     keycache_put(in.key);
     object_free(in.key_obj);
     return rv;
+}
+
+static CK_RV init_locked_out(struct module *m, struct session *s, enum op_kind kind,
+                             const CK_MECHANISM *mech, CK_OBJECT_HANDLE key)
+{
+    CK_RV rv;
+
+    if ((rv = may_start(s, kind)) != CKR_OK)
+        return rv;
+    return op_make(m, s, kind, mech, key, &s->ops[kind]);
 }
 
 CK_RV op_init(struct module *m, CK_SESSION_HANDLE h, enum op_kind kind, const CK_MECHANISM *mech,

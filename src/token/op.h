@@ -21,6 +21,8 @@ struct mech;
 struct tpm;
 struct tpm_obj;
 struct key_ref;
+struct buf;
+struct rd;
 
 enum op_kind {
     OP_ENCRYPT,
@@ -57,6 +59,17 @@ struct op_vtable {
      * work; otherwise (decryption with padding) the result is computed for the query and kept.
      */
     bool exact;
+    /*
+     * Operation state (C_GetOperationState): writes what the operation holds now, without
+     * disturbing it; CKR_STATE_UNSAVEABLE when this operation's state cannot be saved.
+     * NULL: the family never can.
+     */
+    CK_RV (*save)(struct op *op, struct buf *out);
+    /*
+     * Puts a saved state into an operation just made with the same mechanism, parameters and
+     * key; CKR_SAVED_STATE_INVALID when it does not fit (or its TPM context no longer loads).
+     */
+    CK_RV (*restore)(struct op *op, struct rd *in);
     void (*free)(struct op *op);
 };
 
@@ -70,6 +83,10 @@ struct op {
     struct key_ref *key;           /* the key, for keyed operations (a counted reference) */
     bool context_login;            /* CKA_ALWAYS_AUTHENTICATE: C_Login(CKU_CONTEXT_SPECIFIC) due */
     bool started;                  /* data has been fed through C_*Update */
+    uint8_t *params;               /* the mechanism's parameters as given (for saved states) */
+    size_t params_len;
+    bool has_key_id;
+    uint8_t key_id[32];            /* which key: see object_key_identity */
     uint8_t *pending;              /* a result computed for a length query (secret) */
     size_t pending_len;
     bool has_pending;
@@ -86,6 +103,8 @@ struct op_init {
     struct key_ref *key;           /* its TPM key, when it has one */
 };
 
+/* True for the two kinds of operation a session may run at once (the dual-function pairs). */
+bool op_kinds_pair(enum op_kind a, enum op_kind b);
 /* C_*Init for kind: checks the mechanism, the key and the session, then starts the operation. */
 CK_RV op_init(struct module *m, CK_SESSION_HANDLE h, enum op_kind kind, const CK_MECHANISM *mech,
               CK_OBJECT_HANDLE key);
@@ -134,5 +153,14 @@ CK_RV op_rsa_new(const struct op_init *in, struct op **out);
 
 /* Common helpers for the families. */
 void op_base_free(struct op *op);
+
+/*
+ * Makes an operation as C_*Init does (mechanism, key and parameter checks) without putting it
+ * in the session: for C_SetOperationState, which installs operations only once all are made.
+ */
+CK_RV op_make(struct module *m, struct session *s, enum op_kind kind, const CK_MECHANISM *mech,
+              CK_OBJECT_HANDLE key, struct op **out);
+/* Frees an operation that is in no session (NULL is fine). */
+void op_discard(struct op *op, bool module_locked);
 
 #endif

@@ -43,6 +43,16 @@ static size_t digest_final_max(const struct op *op, size_t more)
     return ((const struct op_digest *)op)->digest_len;
 }
 
+static CK_RV digest_save(struct op *op, struct buf *out)
+{
+    return hashing_save(&((struct op_digest *)op)->h, out);
+}
+
+static CK_RV digest_restore(struct op *op, struct rd *in)
+{
+    return hashing_restore(&((struct op_digest *)op)->h, in);
+}
+
 static void digest_free(struct op *op)
 {
     struct op_digest *d = (struct op_digest *)op;
@@ -57,6 +67,8 @@ static const struct op_vtable digest_vt = {
     .final = digest_final,
     .final_max = digest_final_max,
     .exact = true,
+    .save = digest_save,
+    .restore = digest_restore,
     .free = digest_free,
 };
 

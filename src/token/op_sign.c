@@ -313,6 +313,21 @@ static size_t sign_oneshot_max(const struct op *op, size_t len)
     return sign_final_max(op, 0);
 }
 
+/* Only hashing mechanisms have a state to save; the raw ones gather their one input. */
+static CK_RV sign_save(struct op *op, struct buf *out)
+{
+    struct op_sign *o = (struct op_sign *)op;
+
+    return o->hashed ? hashing_save(&o->h, out) : CKR_STATE_UNSAVEABLE;
+}
+
+static CK_RV sign_restore(struct op *op, struct rd *in)
+{
+    struct op_sign *o = (struct op_sign *)op;
+
+    return o->hashed ? hashing_restore(&o->h, in) : CKR_SAVED_STATE_INVALID;
+}
+
 static void sign_free(struct op *op)
 {
     struct op_sign *o = (struct op_sign *)op;
@@ -331,6 +346,8 @@ static const struct op_vtable sign_vt = {
     .oneshot = sign_oneshot,
     .oneshot_max = sign_oneshot_max,
     .exact = true,
+    .save = sign_save,
+    .restore = sign_restore,
     .free = sign_free,
 };
 

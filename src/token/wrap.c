@@ -21,6 +21,7 @@ static const char *const purpose_info[] = {
     [WRAP_KEY_AUTH] = "tpmtok v1 key auth",
     [WRAP_OBJECT_ATTRS] = "tpmtok v1 private object",
     [WRAP_STATE_MAC] = "tpmtok v1 operation state",
+    [WRAP_STATE_BODY] = "tpmtok v1 operation state records",
 };
 
 bool wrap_derive(const uint8_t secret[WRAP_SECRET_LEN], enum wrap_purpose purpose,

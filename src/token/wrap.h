@@ -14,6 +14,7 @@ enum wrap_purpose {
     WRAP_KEY_AUTH,        /* a key's TPM auth value; ad = the key's public blob */
     WRAP_OBJECT_ATTRS,    /* a private object's attributes; ad = the token serial */
     WRAP_STATE_MAC,       /* key for MACing operation-state blobs (derive only) */
+    WRAP_STATE_BODY,      /* an operation state's records; ad = the state's header */
 };
 
 #define WRAP_SECRET_LEN 32

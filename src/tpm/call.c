@@ -77,6 +77,7 @@ TSS2_RC tpm_call(struct tpm *t, struct tpm_obj *salt, tpm_once_fn once, void *ar
             /* A session that fell out of step still occupies a TPM slot. */
             sess_free(t, t->sess, true);
             t->sess = NULL;
+            t->boots_known = false;
             if (handle_lost(rc))
                 resid_forget_handles(t);
             continue;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tpm/call.h"
 #include "tpm/sess.h"
 #include "tpm/tpm_internal.h"
 #include "util/log.h"
@@ -273,4 +274,29 @@ unsigned tpm_loaded_count(struct tpm *t)
     n = t->loaded;
     mutex_unlock(t->lock);
     return n;
+}
+
+static TSS2_RC read_clock_once(struct tpm *t, void *arg)
+{
+    TPMS_TIME_INFO info = { 0 };
+    TSS2_RC rc;
+
+    (void)arg;
+    if ((rc = Tss2_Sys_ReadClock(t->sys, NULL, &info, NULL)) == TSS2_RC_SUCCESS) {
+        t->boots = (uint64_t)info.clockInfo.resetCount << 32 | info.clockInfo.restartCount;
+        t->boots_known = true;
+    }
+    return rc;
+}
+
+CK_RV tpm_boots(struct tpm *t, bool fresh, uint64_t *boots)
+{
+    TSS2_RC rc = TSS2_RC_SUCCESS;
+
+    mutex_lock(t->lock);
+    if (fresh || !t->boots_known)
+        rc = tpm_call(t, NULL, read_clock_once, NULL);
+    *boots = t->boots;
+    mutex_unlock(t->lock);
+    return tpm_rc_to_rv(rc, "TPM2_ReadClock");
 }

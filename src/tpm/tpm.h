@@ -295,6 +295,13 @@ CK_RV tpm_seq_save(struct tpm *t, struct tpm_obj *seq, uint8_t **out, size_t *ou
 CK_RV tpm_seq_restore(struct tpm *t, const uint8_t *ctx, size_t ctx_len, const uint8_t *auth,
                       size_t auth_len, struct tpm_obj **seq);
 
+/*
+ * Which boot of the TPM this is: its reset and restart counts (TPM2_ReadClock), which saved
+ * contexts of transient objects do not outlive. fresh asks the TPM; otherwise the count last
+ * read serves, unless the process has seen the TPM restart since.
+ */
+CK_RV tpm_boots(struct tpm *t, bool fresh, uint64_t *boots);
+
 /* Number of transient objects this process has loaded in the TPM now (tests, benchmarks). */
 unsigned tpm_loaded_count(struct tpm *t);
 

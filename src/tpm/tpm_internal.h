@@ -73,6 +73,8 @@ struct tpm {
     unsigned loaded;               /* how many of them are loaded */
     unsigned max_loaded;           /* residency limit: transient_min less one for scratch */
     struct tpm_caps caps;          /* caps.c, under lock */
+    bool boots_known;              /* boots holds the TPM's counts (cleared by a restart seen) */
+    uint64_t boots;                /* resetCount << 32 | restartCount */
 };
 
 /* What TPM2_Create takes (secret: sensitive) and gives (priv, pub). */

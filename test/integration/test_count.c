@@ -1,6 +1,7 @@
 /*
- * TPM commands per operation, counted by a wrapper TCTI: digests and AES feed the TPM full
- * buffers whatever the application's update sizes, and a signature costs one TPM2_Sign.
+ * TPM commands per operation, counted by a wrapper TCTI: digests feed the TPM full buffers
+ * whatever the application's update sizes; AES answers each update at once, in full buffers
+ * where the data allows; a signature costs one TPM2_Sign.
  */
 #include "config.h"
 
@@ -125,7 +126,12 @@ static void test_short_digest_is_one_command(void **state)
     assert_int_equal(total() - before, 1);
 }
 
-static void test_aes_cbc_of_1_mib_in_100_byte_updates_sends_full_buffers(void **state)
+/*
+ * Encrypts 1 MiB with AES-128-CBC in updates of piece bytes (all of it in one C_Encrypt when
+ * piece is 0), checks every update handed back all the whole blocks it could and the whole
+ * equals OpenSSL, and returns the TPM commands it took.
+ */
+static uint64_t aes_cbc_mib(size_t piece)
 {
     static const CK_BYTE key[16] = "0123456789abcdef";
     CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
@@ -149,25 +155,48 @@ static void test_aes_cbc_of_1_mib_in_100_byte_updates_sends_full_buffers(void **
     before = total();
     encs = of(TPM2_CC_EncryptDecrypt2);
     assert_int_equal(f->C_EncryptInit(s, &mech, k), CKR_OK);
-    for (size_t off = 0; off < MIB; off += PIECE) {
+    if (piece == 0) {
+        got = MIB;
+        assert_int_equal(f->C_Encrypt(s, data, MIB, ct, &got), CKR_OK);
+        done = got;
+    }
+    for (size_t off = 0; piece > 0 && off < MIB; off += piece) {
+        size_t n = MIB - off < piece ? MIB - off : piece;
         got = MIB - done;
-        assert_int_equal(f->C_EncryptUpdate(s, data + off, MIB - off < PIECE ? MIB - off : PIECE,
-                                            ct + done, &got), CKR_OK);
+        assert_int_equal(f->C_EncryptUpdate(s, data + off, n, ct + done, &got), CKR_OK);
+        done += got;
+        /* As the spec's CBC example: whole blocks out, the partial one held. */
+        assert_int_equal(done, (off + n) / 16 * 16);
+    }
+    if (piece > 0) {
+        got = MIB - done;
+        assert_int_equal(f->C_EncryptFinal(s, ct + done, &got), CKR_OK);
         done += got;
     }
-    got = MIB - done;
-    assert_int_equal(f->C_EncryptFinal(s, ct + done, &got), CKR_OK);
-    done += got;
     assert_int_equal(done, MIB);
     assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_128_cbc(), NULL, key, iv), 1);
     EVP_CIPHER_CTX_set_padding(c, 0);
     assert_int_equal(EVP_EncryptUpdate(c, want, &olen, data, MIB), 1);
     assert_memory_equal(ct, want, MIB);
-    assert_int_equal(of(TPM2_CC_EncryptDecrypt2) - encs, MIB / 1024);
-    assert_int_equal(total() - before, MIB / 1024);
+    /* Nothing but TPM2_EncryptDecrypt2. */
+    assert_int_equal(of(TPM2_CC_EncryptDecrypt2) - encs, total() - before);
     EVP_CIPHER_CTX_free(c);
     free(ct);
     free(want);
+    return total() - before;
+}
+
+/* Each 100-byte update completes at least one block: one command each, and no more. */
+static void test_aes_cbc_in_100_byte_updates_is_one_command_per_update(void **state)
+{
+    assert_int_equal(aes_cbc_mib(PIECE), (MIB + PIECE - 1) / PIECE);
+}
+
+/* Large updates and one C_Encrypt: a full TPM buffer per command. */
+static void test_aes_cbc_in_large_updates_sends_full_buffers(void **state)
+{
+    assert_int_equal(aes_cbc_mib(4096), MIB / 1024);
+    assert_int_equal(aes_cbc_mib(0), MIB / 1024);
 }
 
 static void test_signature_is_one_command(void **state)
@@ -197,7 +226,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_digest_of_1_mib_in_100_byte_updates_sends_full_buffers),
         cmocka_unit_test(test_short_digest_is_one_command),
-        cmocka_unit_test(test_aes_cbc_of_1_mib_in_100_byte_updates_sends_full_buffers),
+        cmocka_unit_test(test_aes_cbc_in_100_byte_updates_is_one_command_per_update),
+        cmocka_unit_test(test_aes_cbc_in_large_updates_sends_full_buffers),
         cmocka_unit_test(test_signature_is_one_command),
     };
 
