@@ -106,10 +106,7 @@ static CK_RV key_open(struct module *m, struct session *s, struct object *o, str
         return CKR_HOST_MEMORY;
     if ((rv = object_key_auth(m, s, o)) != CKR_OK || (rv = module_tpm(m, &k->tpm)) != CKR_OK)
         goto out;
-    mutex_lock(s->tok->op_lock);
-    rv = slot_token_primary(m, s->tok, &primary);
-    mutex_unlock(s->tok->op_lock);
-    if (rv != CKR_OK ||
+    if ((rv = slot_token_primary_get(m, s->tok, &primary)) != CKR_OK ||
         (rv = tpm_key_open(k->tpm, primary, &o->blob, o->auth, o->auth_len, &k->obj)) != CKR_OK ||
         (rv = tpm_blob_public(&o->blob, &k->pub)) != CKR_OK)
         goto out;

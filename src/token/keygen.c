@@ -63,16 +63,6 @@ static CK_RV rights(struct module *m, struct session *s, const struct attrs *a, 
     return CKR_OK;
 }
 
-static CK_RV token_primary(struct module *m, struct session *s, struct tpm_obj **primary)
-{
-    CK_RV rv;
-
-    mutex_lock(s->tok->op_lock);
-    rv = slot_token_primary(m, s->tok, primary);
-    mutex_unlock(s->tok->op_lock);
-    return rv;
-}
-
 /* The TPM permissions follow the PKCS#11 usage attributes the key is made with. */
 static void spec_usage(struct tpm_key_spec *spec, const struct attrs *a, CK_OBJECT_CLASS class)
 {
@@ -110,7 +100,8 @@ static CK_RV make_tpm_key(struct module *m, struct session *s, struct keymake *k
     struct tpm_key_private priv = { 0 };
     CK_RV rv;
 
-    if ((rv = module_tpm(m, &tpm)) != CKR_OK || (rv = token_primary(m, s, &primary)) != CKR_OK)
+    if ((rv = module_tpm(m, &tpm)) != CKR_OK ||
+        (rv = slot_token_primary_get(m, s->tok, &primary)) != CKR_OK)
         return rv;
     if (RAND_priv_bytes(obj->auth, KEY_AUTH_LEN) != 1)
         return CKR_FUNCTION_FAILED;

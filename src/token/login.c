@@ -153,9 +153,11 @@ CK_RV login_login(struct module *m, CK_SESSION_HANDLE h, CK_USER_TYPE user,
         } else if (pin_check_len(pin_len) != CKR_OK) {
             rv = CKR_PIN_INCORRECT;
         } else {
-            mutex_lock(s->tok->op_lock);
-            rv = login_context(m, s, pin, pin_len);
-            mutex_unlock(s->tok->op_lock);
+            rv = CKR_FUNCTION_FAILED;   /* a callback during this token's own PIN or TPM set-up */
+            if (mutex_enter(s->tok->op_lock)) {
+                rv = login_context(m, s, pin, pin_len);
+                mutex_unlock(s->tok->op_lock);
+            }
         }
         goto out;
     }
@@ -166,9 +168,11 @@ CK_RV login_login(struct module *m, CK_SESSION_HANDLE h, CK_USER_TYPE user,
         rv = CKR_PIN_INCORRECT;
         goto out;
     }
-    mutex_lock(s->tok->op_lock);
-    rv = login_unseal(m, s, user, pin, pin_len);
-    mutex_unlock(s->tok->op_lock);
+    rv = CKR_FUNCTION_FAILED;   /* a callback during this token's own PIN or TPM set-up */
+    if (mutex_enter(s->tok->op_lock)) {
+        rv = login_unseal(m, s, user, pin, pin_len);
+        mutex_unlock(s->tok->op_lock);
+    }
 out:
     session_release(m, s);
     return rv;
@@ -264,10 +268,12 @@ CK_RV login_init_pin(struct module *m, CK_SESSION_HANDLE h, const uint8_t *pin, 
     if ((rv = so_secret(m, s, secret)) != CKR_OK || (rv = writable(m, s)) != CKR_OK ||
         (rv = pin_check_len(pin_len)) != CKR_OK)
         goto out;
-    mutex_lock(s->tok->op_lock);
-    if ((rv = fresh_row(m, s->tok, &row)) == CKR_OK)
-        rv = store_new_seal(m, s->tok, false, pin, pin_len, secret, row.generation);
-    mutex_unlock(s->tok->op_lock);
+    rv = CKR_FUNCTION_FAILED;   /* a callback during this token's own PIN or TPM set-up */
+    if (mutex_enter(s->tok->op_lock)) {
+        if ((rv = fresh_row(m, s->tok, &row)) == CKR_OK)
+            rv = store_new_seal(m, s->tok, false, pin, pin_len, secret, row.generation);
+        mutex_unlock(s->tok->op_lock);
+    }
 out:
     secret_wipe(secret, sizeof secret);
     store_token_clear(&row);
@@ -330,9 +336,11 @@ CK_RV login_set_pin(struct module *m, CK_SESSION_HANDLE h, const uint8_t *old_pi
         rv = CKR_PIN_INCORRECT;
         goto out;
     }
-    mutex_lock(s->tok->op_lock);
-    rv = set_pin_locked(m, s, set_pin_is_so(m, s), old_pin, old_len, new_pin, new_len);
-    mutex_unlock(s->tok->op_lock);
+    rv = CKR_FUNCTION_FAILED;   /* a callback during this token's own PIN or TPM set-up */
+    if (mutex_enter(s->tok->op_lock)) {
+        rv = set_pin_locked(m, s, set_pin_is_so(m, s), old_pin, old_len, new_pin, new_len);
+        mutex_unlock(s->tok->op_lock);
+    }
 out:
     session_release(m, s);
     return rv;

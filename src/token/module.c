@@ -16,6 +16,7 @@
 #include "token/slot.h"
 #include "tpm/tpm.h"
 #include "util/log.h"
+#include "util/surrender.h"
 
 /* Serialises C_Initialize and C_Finalize; an OS mutex because no application one exists yet. */
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -109,7 +110,7 @@ static void module_open_store(struct module *m)
                   rv == CKR_HOST_MEMORY ? "out of memory" : "see above");
 }
 
-static CK_RV module_new(const struct lock_ops *locks, struct module **out)
+static CK_RV module_new(const struct lock_ops *locks, bool threads_ok, struct module **out)
 {
     struct module *m = calloc(1, sizeof *m);
     CK_RV rv;
@@ -117,6 +118,7 @@ static CK_RV module_new(const struct lock_ops *locks, struct module **out)
     if (m == NULL)
         return CKR_HOST_MEMORY;
     m->locks = *locks;
+    m->threads_ok = threads_ok;
     if ((rv = mutex_new(locks, &m->lock)) != CKR_OK ||
         (rv = mutex_new(locks, &m->tpm_lock)) != CKR_OK ||
         (rv = slot_table_new(&m->locks, &m->slots)) != CKR_OK ||
@@ -150,7 +152,8 @@ CK_RV module_initialize(const CK_C_INITIALIZE_ARGS *args)
         goto out;
     }
     log_init();
-    if ((rv = module_new(&locks, &m)) != CKR_OK)
+    if ((rv = module_new(&locks, !(args && (args->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS)),
+                         &m)) != CKR_OK)
         goto out;
     __atomic_store_n(&current, m, __ATOMIC_RELEASE);
     log_debug("initialized; store %s, TCTI %s", m->store_path ? m->store_path : "(none)",
@@ -164,6 +167,9 @@ CK_RV module_finalize(void)
 {
     struct module *m;
 
+    /* From a surrender callback, the call it interrupts still runs on this module. */
+    if (surrender_asking())
+        return CKR_FUNCTION_FAILED;
     pthread_mutex_lock(&init_lock);
     m = current;
     __atomic_store_n(&current, NULL, __ATOMIC_RELEASE);
@@ -192,7 +198,7 @@ CK_RV module_tpm(struct module *m, struct tpm **out)
 
     mutex_lock(m->tpm_lock);
     if (m->tpm == NULL)
-        rv = tpm_open(m->tcti_conf, &m->locks, &m->tpm);
+        rv = tpm_open(m->tcti_conf, &m->locks, m->threads_ok, &m->tpm);
     if (rv == CKR_OK)
         *out = m->tpm;
     mutex_unlock(m->tpm_lock);

@@ -25,6 +25,7 @@ struct module {
     struct mutex *tpm_lock;        /* guards tpm and tpm_rv while the TPM is being opened */
     struct tpm *tpm;               /* opened on first use */
     char *tcti_conf;               /* TPMTOK_TCTI, or NULL for the tctildr default */
+    bool threads_ok;               /* no CKF_LIBRARY_CANT_CREATE_OS_THREADS from C_Initialize */
     struct slot_table *slots;
     struct session_table *sessions;
     struct object_table *objects;  /* handles, and the session objects (under lock) */

@@ -150,10 +150,7 @@ CK_RV op_base_init(struct op *op, const struct op_init *in)
 
     if ((rv = module_tpm(in->m, &op->tpm)) != CKR_OK)
         return rv;
-    mutex_lock(in->s->tok->op_lock);
-    rv = slot_token_primary(in->m, in->s->tok, &op->salt);
-    mutex_unlock(in->s->tok->op_lock);
-    return rv;
+    return slot_token_primary_get(in->m, in->s->tok, &op->salt);
 }
 
 /* The key for an Init: the object, its TPM key when it has one, and the checks. */

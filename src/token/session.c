@@ -10,6 +10,7 @@
 #include "token/op.h"
 #include "token/object.h"
 #include "token/session.h"
+#include "tpm/tpm.h"
 #include "util/log.h"
 #include "util/secret.h"
 
@@ -203,6 +204,7 @@ CK_RV session_close(struct module *m, CK_SESSION_HANDLE h)
     if (found)
         close_at_locked(m, i);
     mutex_unlock(m->lock);
+    tpm_reap(m->tpm);
     return found ? CKR_OK : CKR_SESSION_HANDLE_INVALID;
 }
 
@@ -220,6 +222,7 @@ CK_RV session_close_all(struct module *m, CK_SLOT_ID slot)
                 close_at_locked(m, i);
     }
     mutex_unlock(m->lock);
+    tpm_reap(m->tpm);
     return rv;
 }
 
@@ -242,6 +245,20 @@ CK_RV session_info(struct module *m, CK_SESSION_HANDLE h, CK_SESSION_INFO *info)
     return rv;
 }
 
+/* The application's answer to CKN_SURRENDER: true to cancel. Called with no module lock. */
+static bool session_ask(void *ctx)
+{
+    struct session *s = ctx;
+    CK_RV rv = s->notify(s->handle, CKN_SURRENDER, s->application);
+
+    if (rv == CKR_CANCEL)
+        return true;
+    if (rv != CKR_OK)
+        log_info("session %lu: the surrender callback said 0x%lx; going on",
+                 (unsigned long)s->handle, (unsigned long)rv);
+    return false;
+}
+
 CK_RV session_acquire(struct module *m, CK_SESSION_HANDLE h, struct session **out)
 {
     struct session *s;
@@ -259,6 +276,8 @@ CK_RV session_acquire(struct module *m, CK_SESSION_HANDLE h, struct session **ou
         *out = s;
     }
     mutex_unlock(m->lock);
+    if (rv == CKR_OK && s->notify != NULL)
+        surrender_begin(&s->surrender, session_ask, s);
     return rv;
 }
 
@@ -266,9 +285,12 @@ void session_release(struct module *m, struct session *s)
 {
     if (s == NULL)
         return;
+    if (s->notify != NULL)
+        surrender_end(&s->surrender);
     mutex_lock(m->lock);
     s->busy--;
     if (s->busy == 0 && s->closed)
         session_free(s);
     mutex_unlock(m->lock);
+    tpm_reap(m->tpm);
 }

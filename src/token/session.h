@@ -10,6 +10,7 @@
 #include "p11.h"
 #include "token/module.h"
 #include "token/slot.h"
+#include "util/surrender.h"
 
 struct find_state;
 struct op;
@@ -25,6 +26,7 @@ struct session {
     bool closed;                   /* closed while busy: freed by the last release */
     struct find_state *find;       /* an active C_FindObjects search, or NULL */
     struct op *ops[5];             /* active operations by enum op_kind (token/op.h) */
+    struct surrender surrender;    /* while a call runs: CKN_SURRENDER to notify, if set */
 };
 
 struct session_table;
@@ -41,7 +43,9 @@ CK_RV session_close_all(struct module *m, CK_SLOT_ID slot);
 CK_RV session_info(struct module *m, CK_SESSION_HANDLE h, CK_SESSION_INFO *info);
 
 /*
- * Finds session h and marks it busy for the caller, who must session_release it.
+ * Finds session h and marks it busy for the caller, who must session_release it. A session
+ * opened with a notify callback gets CKN_SURRENDER calls while the call does long work
+ * (util/surrender), and CKR_CANCEL from it cancels the call.
  * CKR_OK, CKR_SESSION_HANDLE_INVALID.
  */
 CK_RV session_acquire(struct module *m, CK_SESSION_HANDLE h, struct session **out);

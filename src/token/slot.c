@@ -343,9 +343,22 @@ CK_RV slot_token_primary(struct module *m, struct token *tok, struct tpm_obj **o
         tpm_obj_close(tpm, o);
         return CKR_DEVICE_ERROR;
     }
-    tok->primary = o;
+    __atomic_store_n(&tok->primary, o, __ATOMIC_RELEASE);
     *out = o;
     return CKR_OK;
+}
+
+CK_RV slot_token_primary_get(struct module *m, struct token *tok, struct tpm_obj **out)
+{
+    CK_RV rv;
+
+    if ((*out = __atomic_load_n(&tok->primary, __ATOMIC_ACQUIRE)) != NULL)
+        return CKR_OK;
+    if (!mutex_enter(tok->op_lock))
+        return CKR_FUNCTION_FAILED;
+    rv = slot_token_primary(m, tok, out);
+    mutex_unlock(tok->op_lock);
+    return rv;
 }
 
 static CK_RV random_bytes(uint8_t *out, size_t n)
@@ -397,7 +410,7 @@ static CK_RV init_new_token(struct module *m, struct tpm *tpm, struct token *tok
                   (unsigned long)tok->id);
     if (rv != CKR_OK)
         goto out;
-    tok->primary = primary;
+    __atomic_store_n(&tok->primary, primary, __ATOMIC_RELEASE);
     primary = NULL;   /* transferred */
     mutex_lock(m->lock);
     token_set_row_locked(tok, &row);
@@ -480,7 +493,8 @@ CK_RV slot_init_token(struct module *m, CK_SLOT_ID id, const uint8_t *pin, size_
         return CKR_TOKEN_WRITE_PROTECTED;
     if ((rv = module_tpm(m, &tpm)) != CKR_OK)
         return rv;
-    mutex_lock(tok->op_lock);
+    if (!mutex_enter(tok->op_lock))
+        return CKR_FUNCTION_FAILED;   /* a callback during this token's own set-up */
     if (tok->initialized)
         rv = reinit_token(m, tpm, tok, pin, pin_len, label);
     else

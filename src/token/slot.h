@@ -75,5 +75,11 @@ CK_RV slot_init_token(struct module *m, CK_SLOT_ID id, const uint8_t *pin, size_
  * CKR_DEVICE_MEMORY, CKR_HOST_MEMORY.
  */
 CK_RV slot_token_primary(struct module *m, struct token *tok, struct tpm_obj **out);
+/*
+ * The same for a caller that holds no token lock: from memory once the primary is open, else
+ * opened under tok->op_lock; CKR_FUNCTION_FAILED when that lock cannot be waited for (from
+ * inside a surrender callback).
+ */
+CK_RV slot_token_primary_get(struct module *m, struct token *tok, struct tpm_obj **out);
 
 #endif

@@ -6,6 +6,7 @@
 #include "tpm/call.h"
 #include "tpm/sess.h"
 #include "util/log.h"
+#include "util/surrender.h"
 
 #define BUSY_RETRIES 50
 #define LOST_RECOVERIES 2
@@ -56,9 +57,15 @@ TSS2_RC tpm_call(struct tpm *t, struct tpm_obj *salt, tpm_once_fn once, void *ar
     TSS2_RC rc;
 
     for (;;) {
+        /* The application is asked between commands too, and may stop the function here. */
+        if (surrender_poll())
+            return TPMTOK_RC_CANCELED;
         rc = session_ensure(t, salt);
         if (rc == TSS2_RC_SUCCESS)
             rc = once(t, arg);
+        /* Cancelled while the command ran: it did its work, whose caller now undoes it. */
+        if (rc == TSS2_RC_SUCCESS && surrender_canceled())
+            return TPMTOK_RC_CANCELED;
         if (rc == TSS2_RC_SUCCESS)
             return rc;
         if (tpm_rc_is_retry(rc) && ++busy < BUSY_RETRIES) {

@@ -122,8 +122,25 @@ static bool caps_ensure_locked(struct tpm *t)
     }
     log_debug("the TPM has %zu algorithms, %zu curves, %zu commands", c->n_algs, c->n_curves,
               c->n_commands);
-    c->read = true;
+    __atomic_store_n(&c->read, true, __ATOMIC_RELEASE);
     return true;
+}
+
+/*
+ * The lists, once read, never change: then they are read without the lock, which a thread in
+ * an application callback during its own TPM command cannot take.
+ */
+static bool caps_ready(struct tpm *t)
+{
+    bool ok;
+
+    if (__atomic_load_n(&t->caps.read, __ATOMIC_ACQUIRE))
+        return true;
+    if (!tpm_enter(t))
+        return false;
+    ok = caps_ensure_locked(t);
+    tpm_leave(t);
+    return ok;
 }
 
 static bool in_list16(const uint16_t *list, size_t n, uint16_t v)
@@ -136,34 +153,22 @@ static bool in_list16(const uint16_t *list, size_t n, uint16_t v)
 
 bool tpm_has_alg(struct tpm *t, uint16_t alg)
 {
-    bool yes;
-
-    mutex_lock(t->lock);
-    yes = caps_ensure_locked(t) && in_list16(t->caps.algs, t->caps.n_algs, alg);
-    mutex_unlock(t->lock);
-    return yes;
+    return caps_ready(t) && in_list16(t->caps.algs, t->caps.n_algs, alg);
 }
 
 bool tpm_has_curve(struct tpm *t, uint16_t curve)
 {
-    bool yes;
-
-    mutex_lock(t->lock);
-    yes = caps_ensure_locked(t) && in_list16(t->caps.curves, t->caps.n_curves, curve);
-    mutex_unlock(t->lock);
-    return yes;
+    return caps_ready(t) && in_list16(t->caps.curves, t->caps.n_curves, curve);
 }
 
 bool tpm_has_command(struct tpm *t, uint32_t cc)
 {
-    bool yes = false;
-
-    mutex_lock(t->lock);
-    if (caps_ensure_locked(t))
-        for (size_t i = 0; i < t->caps.n_commands && !yes; i++)
-            yes = t->caps.commands[i] == cc;
-    mutex_unlock(t->lock);
-    return yes;
+    if (!caps_ready(t))
+        return false;
+    for (size_t i = 0; i < t->caps.n_commands; i++)
+        if (t->caps.commands[i] == cc)
+            return true;
+    return false;
 }
 
 static TSS2_RC test_parms_once(struct tpm *t, void *arg)
@@ -234,9 +239,11 @@ bool tpm_has_rsa_bits(struct tpm *t, unsigned bits)
     parms.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
     parms.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
     parms.parameters.rsaDetail.keyBits = (TPMI_RSA_KEY_BITS)bits;
-    mutex_lock(t->lock);
-    yes = test_parms_locked(t, &parms, TPM2_ALG_RSA, bits);
-    mutex_unlock(t->lock);
+    yes = false;
+    if (tpm_enter(t)) {
+        yes = test_parms_locked(t, &parms, TPM2_ALG_RSA, bits);
+        tpm_leave(t);
+    }
     return yes;
 }
 
@@ -252,8 +259,10 @@ bool tpm_has_sym_bits(struct tpm *t, uint16_t alg, unsigned bits)
     parms.parameters.symDetail.sym.algorithm = alg;
     parms.parameters.symDetail.sym.keyBits.sym = (TPM2_KEY_BITS)bits;
     parms.parameters.symDetail.sym.mode.sym = TPM2_ALG_NULL;
-    mutex_lock(t->lock);
-    yes = test_parms_locked(t, &parms, alg, bits);
-    mutex_unlock(t->lock);
+    yes = false;
+    if (tpm_enter(t)) {
+        yes = test_parms_locked(t, &parms, alg, bits);
+        tpm_leave(t);
+    }
     return yes;
 }

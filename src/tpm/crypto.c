@@ -50,11 +50,15 @@ CK_RV tpm_key_open(struct tpm *t, struct tpm_obj *parent, const struct tpm_blob 
 {
     TSS2_RC rc;
 
-    mutex_lock(t->lock);
-    rc = resid_key_new(t, parent, blob, auth, auth_len, out);
-    mutex_unlock(t->lock);
+    rc = TPMTOK_RC_REENTERED;
+    if (tpm_enter(t)) {
+        rc = resid_key_new(t, parent, blob, auth, auth_len, out);
+        tpm_leave(t);
+    }
     if (rc == TSS2_ESYS_RC_MEMORY)
         return CKR_HOST_MEMORY;
+    if (rc == TPMTOK_RC_REENTERED)
+        return tpm_rc_to_rv(rc, "tpm_key_open");
     if (rc == TSS2_ESYS_RC_BAD_VALUE) {
         log_error("tpm_key_open: a %zu-byte auth value is too long", auth_len);
         return CKR_GENERAL_ERROR;
@@ -204,9 +208,11 @@ CK_RV tpm_sign(struct tpm *t, struct tpm_obj *key, enum tpm_sig_scheme scheme, u
     a->key = key;
     if ((rv = sign_args_fill(a, scheme, hash, digest, digest_len)) != CKR_OK)
         goto out;
-    mutex_lock(t->lock);
-    rc = tpm_call(t, key->parent, sign_once, a);
-    mutex_unlock(t->lock);
+    rc = TPMTOK_RC_REENTERED;
+    if (tpm_enter(t)) {
+        rc = tpm_call(t, key->parent, sign_once, a);
+        tpm_leave(t);
+    }
     if ((rv = tpm_use_rc_to_rv(rc, "TPM2_Sign")) != CKR_OK ||
         (rv = sig_copy(a, size, sig)) != CKR_OK)
         goto out;
@@ -366,10 +372,13 @@ CK_RV tpm_rsa_decrypt(struct tpm *t, struct tpm_obj *key, enum tpm_rsa_padding p
         goto out;
     a->in.size = (UINT16)in_len;
     memcpy(a->in.buffer, in, in_len);
-    mutex_lock(t->lock);
-    rc = tpm_call(t, key->parent, decrypt_once, a);
-    bad = rc != TSS2_RC_SUCCESS && decrypt_failed(t, rc);
-    mutex_unlock(t->lock);
+    rc = TPMTOK_RC_REENTERED;
+    bad = false;
+    if (tpm_enter(t)) {
+        rc = tpm_call(t, key->parent, decrypt_once, a);
+        bad = rc != TSS2_RC_SUCCESS && decrypt_failed(t, rc);
+        tpm_leave(t);
+    }
     if (bad) {
         log_info("TPM2_RSA_Decrypt: the cipher text does not decrypt (0x%x)", (unsigned)rc);
         rv = CKR_ENCRYPTED_DATA_INVALID;
@@ -513,9 +522,11 @@ CK_RV tpm_cipher(struct tpm *t, struct tpm_obj *key, bool decrypt, uint16_t mode
     if ((rv = cipher_args_fill(a, block, decrypt, mode, iv, iv_len, len)) != CKR_OK)
         goto out;
     a->ed2 = use_encrypt_decrypt2(t);
-    mutex_lock(t->lock);
-    rc = cipher_chunks(t, a, block, in, len, out);
-    mutex_unlock(t->lock);
+    rc = TPMTOK_RC_REENTERED;
+    if (tpm_enter(t)) {
+        rc = cipher_chunks(t, a, block, in, len, out);
+        tpm_leave(t);
+    }
     rv = tpm_use_rc_to_rv(rc, a->ed2 ? "TPM2_EncryptDecrypt2" : "TPM2_EncryptDecrypt");
     if (rv != CKR_OK) {
         /* Part of a plain text may be there already. */

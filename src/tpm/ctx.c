@@ -9,6 +9,7 @@
 #include "tpm/tpm_internal.h"
 #include "util/log.h"
 #include "util/secret.h"
+#include "util/surrender.h"
 
 /* GetRandom returns at most a digest's worth per call. */
 #define RANDOM_CHUNK 64
@@ -96,9 +97,11 @@ static TSS2_RC read_fixed_properties(struct tpm *t)
     return TSS2_RC_SUCCESS;
 }
 
-CK_RV tpm_open(const char *tcti_conf, const struct lock_ops *locks, struct tpm **out)
+CK_RV tpm_open(const char *tcti_conf, const struct lock_ops *locks, bool threads_ok,
+               struct tpm **out)
 {
     struct tpm *t = calloc(1, sizeof *t);
+    TSS2_TCTI_CONTEXT *inner = NULL;
     TSS2_RC rc;
     CK_RV rv;
 
@@ -106,7 +109,9 @@ CK_RV tpm_open(const char *tcti_conf, const struct lock_ops *locks, struct tpm *
         return CKR_HOST_MEMORY;
     if ((rv = mutex_new(locks, &t->lock)) != CKR_OK)
         goto out;
-    rc = Tss2_TctiLdr_Initialize(tcti_conf, &t->tcti);
+    rc = Tss2_TctiLdr_Initialize(tcti_conf, &inner);
+    if (rc == TSS2_RC_SUCCESS && (rc = tcti_wait_new(inner, threads_ok, &t->tcti)) != TSS2_RC_SUCCESS)
+        Tss2_TctiLdr_Finalize(&inner);
     if (rc != TSS2_RC_SUCCESS) {
         log_error("cannot reach a TPM through TCTI \"%s\"", tcti_conf ? tcti_conf : "(default)");
         rv = tpm_rc_to_rv(rc, "Tss2_TctiLdr_Initialize");
@@ -134,12 +139,24 @@ out:
     return rv;
 }
 
+/* Flushes the objects closed while the lock could not be waited for. Lock held. */
+static void graveyard_drain(struct tpm *t)
+{
+    struct tpm_obj *o = __atomic_exchange_n(&t->graveyard, NULL, __ATOMIC_ACQUIRE), *next;
+
+    for (; o != NULL; o = next) {
+        next = o->grave_next;
+        resid_obj_free(t, o);
+    }
+}
+
 void tpm_close(struct tpm *t)
 {
     if (t == NULL)
         return;
     if (t->esys != NULL) {
         mutex_lock(t->lock);
+        graveyard_drain(t);
         while (t->objs != NULL)
             resid_obj_free(t, t->objs);
         sess_free(t, t->sess, true);
@@ -147,8 +164,7 @@ void tpm_close(struct tpm *t)
         mutex_unlock(t->lock);
         Esys_Finalize(&t->esys);
     }
-    if (t->tcti != NULL)
-        Tss2_TctiLdr_Finalize(&t->tcti);
+    tcti_wait_free(&t->tcti);
     mutex_free(t->lock);
     free(t);
 }
@@ -187,10 +203,11 @@ CK_RV tpm_da_get(struct tpm *t, struct tpm_da *out)
     TPMS_CAPABILITY_DATA *data = NULL;
     TSS2_RC rc;
 
-    mutex_lock(t->lock);
+    if (!tpm_enter(t))
+        return tpm_rc_to_rv(TPMTOK_RC_REENTERED, "TPM2_GetCapability(dictionary attack state)");
     rc = get_properties(t, TPM2_PT_PERMANENT, TPM2_PT_LOCKOUT_RECOVERY - TPM2_PT_PERMANENT + 1,
                         &data);
-    mutex_unlock(t->lock);
+    tpm_leave(t);
     if (rc != TSS2_RC_SUCCESS)
         return tpm_rc_to_rv(rc, "TPM2_GetCapability(dictionary attack state)");
     da_fill(out, &data->data.tpmProperties);
@@ -223,9 +240,15 @@ CK_RV tpm_random(struct tpm *t, uint8_t *out, size_t len)
     TSS2_RC rc = TSS2_RC_SUCCESS;
     size_t done = 0, got = 0;
 
-    mutex_lock(t->lock);
+    if (!tpm_enter(t))
+        return tpm_rc_to_rv(TPMTOK_RC_REENTERED, "TPM2_GetRandom");
     while (done < len) {
         size_t want = len - done < RANDOM_CHUNK ? len - done : RANDOM_CHUNK;
+        /* Many commands for a long request: the application may stop it between them. */
+        if (surrender_poll()) {
+            rc = TPMTOK_RC_CANCELED;
+            break;
+        }
         if ((rc = random_chunk(t, out + done, want, &got)) != TSS2_RC_SUCCESS)
             break;
         if (got == 0) {
@@ -234,7 +257,7 @@ CK_RV tpm_random(struct tpm *t, uint8_t *out, size_t len)
         }
         done += got;
     }
-    mutex_unlock(t->lock);
+    tpm_leave(t);
     if (rc != TSS2_RC_SUCCESS) {
         secret_wipe(out, len);
         return tpm_rc_to_rv(rc, "TPM2_GetRandom");
@@ -248,7 +271,8 @@ CK_RV tpm_stir_random(struct tpm *t, const uint8_t *data, size_t len)
     TSS2_RC rc = TSS2_RC_SUCCESS;
     size_t done = 0;
 
-    mutex_lock(t->lock);
+    if (!tpm_enter(t))
+        return tpm_rc_to_rv(TPMTOK_RC_REENTERED, "TPM2_StirRandom");
     while (done < len) {
         size_t n = len - done < STIR_CHUNK ? len - done : STIR_CHUNK;
         int i = 0;
@@ -261,7 +285,7 @@ CK_RV tpm_stir_random(struct tpm *t, const uint8_t *data, size_t len)
             break;
         done += n;
     }
-    mutex_unlock(t->lock);
+    tpm_leave(t);
     secret_wipe(&in, sizeof in);
     return tpm_rc_to_rv(rc, "TPM2_StirRandom");
 }
@@ -270,9 +294,10 @@ unsigned tpm_loaded_count(struct tpm *t)
 {
     unsigned n;
 
-    mutex_lock(t->lock);
+    if (!tpm_enter(t))
+        return t->loaded;   /* this thread holds the lock already: the count is stable */
     n = t->loaded;
-    mutex_unlock(t->lock);
+    tpm_leave(t);
     return n;
 }
 
@@ -293,10 +318,24 @@ CK_RV tpm_boots(struct tpm *t, bool fresh, uint64_t *boots)
 {
     TSS2_RC rc = TSS2_RC_SUCCESS;
 
-    mutex_lock(t->lock);
+    if (!tpm_enter(t))
+        return tpm_rc_to_rv(TPMTOK_RC_REENTERED, "TPM2_ReadClock");
     if (fresh || !t->boots_known)
         rc = tpm_call(t, NULL, read_clock_once, NULL);
     *boots = t->boots;
-    mutex_unlock(t->lock);
+    tpm_leave(t);
     return tpm_rc_to_rv(rc, "TPM2_ReadClock");
+}
+
+bool tpm_enter(struct tpm *t)
+{
+    if (!mutex_enter(t->lock))
+        return false;
+    graveyard_drain(t);
+    return true;
+}
+
+void tpm_leave(struct tpm *t)
+{
+    mutex_unlock(t->lock);
 }

@@ -531,12 +531,13 @@ static CK_RV create_key(struct tpm *t, struct key_args *a, const struct tpm_key_
         a->c.sensitive.sensitive.data.size = (UINT16)priv->value_len;
         memcpy(a->c.sensitive.sensitive.data.buffer, priv->value, priv->value_len);
     }
-    mutex_lock(t->lock);
+    if (!tpm_enter(t))
+        return tpm_rc_to_rv(TPMTOK_RC_REENTERED, "TPM2_Create(key)");
     while (rc == TSS2_RC_SUCCESS && a->c.sensitive.sensitive.data.size < a->random_len)
         rc = tpm_call(t, a->c.parent, random_once, a);
     if (rc == TSS2_RC_SUCCESS)
         rc = tpm_call(t, a->c.parent, tpm_create_once, &a->c);
-    mutex_unlock(t->lock);
+    tpm_leave(t);
     return key_rc_to_rv(rc, priv != NULL, "TPM2_Create(key)");
 }
 
@@ -560,12 +561,13 @@ static CK_RV import_check(struct tpm *t, struct tpm_obj *parent, const struct tp
     struct tpm_obj *o = NULL;
     TSS2_RC rc;
 
-    mutex_lock(t->lock);
+    if (!tpm_enter(t))
+        return tpm_rc_to_rv(TPMTOK_RC_REENTERED, "TPM2_Load(imported key)");
     rc = resid_key_new(t, parent, blob, NULL, 0, &o);
     if (rc == TSS2_RC_SUCCESS)
         rc = tpm_call(t, NULL, load_once, o);
     resid_obj_free(t, o);
-    mutex_unlock(t->lock);
+    tpm_leave(t);
     return key_rc_to_rv(rc, true, "TPM2_Load(imported key)");
 }
 
@@ -578,9 +580,11 @@ static CK_RV import_key(struct tpm *t, struct key_args *a, const struct tpm_key_
 
     if ((rv = import_prepare(a, spec, auth, auth_len, pub, priv)) != CKR_OK)
         return rv;
-    mutex_lock(t->lock);
-    rc = tpm_call(t, a->c.parent, import_once, a);
-    mutex_unlock(t->lock);
+    rc = TPMTOK_RC_REENTERED;
+    if (tpm_enter(t)) {
+        rc = tpm_call(t, a->c.parent, import_once, a);
+        tpm_leave(t);
+    }
     return key_rc_to_rv(rc, true, "TPM2_Import");
 }
 

@@ -53,7 +53,8 @@ CK_RV tpm_primary_open(struct tpm *t, const uint8_t *seed, size_t seed_len,
 
     if (seed_len == 0 || seed_len > TPM2_MAX_ECC_KEY_BYTES)
         return CKR_GENERAL_ERROR;
-    mutex_lock(t->lock);
+    if (!tpm_enter(t))
+        return tpm_rc_to_rv(TPMTOK_RC_REENTERED, "TPM2_CreatePrimary");
     o = resid_obj_new(t, TPM_OBJ_PRIMARY);
     if (o == NULL) {
         rv = CKR_HOST_MEMORY;
@@ -78,7 +79,7 @@ CK_RV tpm_primary_open(struct tpm *t, const uint8_t *seed, size_t seed_len,
     *out = o;
     rv = CKR_OK;
 out:
-    mutex_unlock(t->lock);
+    tpm_leave(t);
     return rv;
 }
 
@@ -86,9 +87,28 @@ void tpm_obj_close(struct tpm *t, struct tpm_obj *o)
 {
     if (o == NULL)
         return;
-    mutex_lock(t->lock);
-    resid_obj_free(t, o);
-    mutex_unlock(t->lock);
+    /*
+     * Under the module's other locks the TPM lock is never waited for: the thread holding it
+     * may be in an application callback that wants those locks. The object then waits in
+     * the graveyard for the next holder of the TPM lock.
+     */
+    if (mutex_held_count() == 0 && tpm_enter(t)) {
+        resid_obj_free(t, o);
+        tpm_leave(t);
+        return;
+    }
+    o->grave_next = __atomic_load_n(&t->graveyard, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&t->graveyard, &o->grave_next, o, true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+        ;
+}
+
+void tpm_reap(struct tpm *t)
+{
+    if (t == NULL || __atomic_load_n(&t->graveyard, __ATOMIC_ACQUIRE) == NULL)
+        return;
+    if (mutex_held_count() == 0 && tpm_enter(t))
+        tpm_leave(t);
 }
 
 void tpm_blob_clear(struct tpm_blob *b)

@@ -54,6 +54,14 @@ CK_RV tpm_rc_to_rv(TSS2_RC rc, const char *what)
 
     if (rc == TSS2_RC_SUCCESS)
         return CKR_OK;
+    if (rc == TPMTOK_RC_CANCELED) {
+        log_info("%s: cancelled by the application", what);
+        return CKR_FUNCTION_CANCELED;
+    }
+    if (rc == TPMTOK_RC_REENTERED) {
+        log_warn("%s: called from a callback while this thread's own TPM command runs", what);
+        return CKR_FUNCTION_FAILED;
+    }
     if (layer == TSS2_TPM_RC_LAYER)
         rv = tpm_layer_to_rv(tpm_rc_base(rc));
     else if ((rc & ~TSS2_RC_LAYER_MASK) == TSS2_BASE_RC_MEMORY)

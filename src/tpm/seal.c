@@ -42,9 +42,11 @@ CK_RV tpm_seal_create(struct tpm *t, struct tpm_obj *parent,
     memcpy(a->sensitive.sensitive.userAuth.buffer, auth, auth_len);
     a->sensitive.sensitive.data.size = (UINT16)data_len;
     memcpy(a->sensitive.sensitive.data.buffer, data, data_len);
-    mutex_lock(t->lock);
-    rc = tpm_call(t, parent, tpm_create_once, a);
-    mutex_unlock(t->lock);
+    rc = TPMTOK_RC_REENTERED;
+    if (tpm_enter(t)) {
+        rc = tpm_call(t, parent, tpm_create_once, a);
+        tpm_leave(t);
+    }
     if (rc == TSS2_RC_SUCCESS)
         rc = tpm_blob_from(&a->pub, &a->priv, out);
     rv = tpm_rc_to_rv(rc, "TPM2_Create(seal)");
@@ -104,17 +106,20 @@ CK_RV tpm_seal_unseal(struct tpm *t, struct tpm_obj *parent, const struct tpm_bl
 
     if ((a = calloc(1, sizeof *a)) == NULL)
         return CKR_HOST_MEMORY;
-    mutex_lock(t->lock);
+    if (!tpm_enter(t)) {
+        rv = tpm_rc_to_rv(TPMTOK_RC_REENTERED, "TPM2_Unseal");
+        goto out;
+    }
     rc = resid_key_new(t, parent, seal, auth, auth_len, &a->seal);
     if (rc != TSS2_RC_SUCCESS) {
-        mutex_unlock(t->lock);
+        tpm_leave(t);
         log_error("a stored PIN seal does not parse (0x%x)", (unsigned)rc);
         rv = CKR_DEVICE_ERROR;
         goto out;
     }
     rc = tpm_call(t, parent, unseal_once, a);
     resid_obj_free(t, a->seal);
-    mutex_unlock(t->lock);
+    tpm_leave(t);
     if (rc != TSS2_RC_SUCCESS) {
         rv = unseal_rc_to_rv(rc);
         goto out;

@@ -130,7 +130,8 @@ static CK_RV seq_start(struct tpm *t, struct tpm_obj *salt, struct tpm_obj *key,
 
     if (!hash_ok(t, hash))
         return CKR_MECHANISM_INVALID;
-    mutex_lock(t->lock);
+    if (!tpm_enter(t))
+        return tpm_rc_to_rv(TPMTOK_RC_REENTERED, "TPM2_HashSequenceStart");
     if ((a.seq = resid_obj_new(t, TPM_OBJ_SEQUENCE)) == NULL) {
         rv = CKR_HOST_MEMORY;
         goto out;
@@ -147,7 +148,7 @@ static CK_RV seq_start(struct tpm *t, struct tpm_obj *salt, struct tpm_obj *key,
     }
 out:
     resid_obj_free(t, a.seq);
-    mutex_unlock(t->lock);
+    tpm_leave(t);
     return rv;
 }
 
@@ -239,15 +240,17 @@ CK_RV tpm_seq_update(struct tpm *t, struct tpm_obj *seq, const uint8_t *data, si
     if ((a = calloc(1, sizeof *a)) == NULL)
         return CKR_HOST_MEMORY;
     a->seq = seq;
-    mutex_lock(t->lock);
+    if (!tpm_enter(t))
+        rc = TPMTOK_RC_REENTERED;
     for (size_t done = 0, n; done < len && rc == TSS2_RC_SUCCESS; done += n) {
         n = len - done < chunk ? len - done : chunk;
         a->data.size = (UINT16)n;
         memcpy(a->data.buffer, data + done, n);
         rc = tpm_call(t, any_primary(t), feed_once, a);
     }
+    if (rc != TPMTOK_RC_REENTERED)
+        tpm_leave(t);
     rv = feed_rc_to_rv(seq, rc, "TPM2_SequenceUpdate");
-    mutex_unlock(t->lock);
     secret_free(a, sizeof *a);
     return rv;
 }
@@ -271,7 +274,8 @@ CK_RV tpm_seq_complete(struct tpm *t, struct tpm_obj *seq, const uint8_t *data, 
     TSS2_RC rc = TSS2_ESYS_RC_BAD_VALUE;
     CK_RV rv;
 
-    mutex_lock(t->lock);
+    if (!tpm_enter(t))
+        return tpm_rc_to_rv(TPMTOK_RC_REENTERED, "TPM2_SequenceComplete");
     if (len > tpm_buffer_size(t)) {
         log_error("tpm_seq_complete: %zu bytes is more than one command takes", len);
         rv = CKR_GENERAL_ERROR;
@@ -293,7 +297,7 @@ CK_RV tpm_seq_complete(struct tpm *t, struct tpm_obj *seq, const uint8_t *data, 
 out:
     /* Completed, the TPM flushed it; failed or refused, it must not go on half-fed either. */
     seq_drop(t, seq, rc != TSS2_RC_SUCCESS);
-    mutex_unlock(t->lock);
+    tpm_leave(t);
     secret_free(a, sizeof *a);
     return rv;
 }
@@ -359,9 +363,11 @@ static CK_RV oneshot(struct tpm *t, struct tpm_obj *salt, struct tpm_obj *key, u
     a->data.size = (UINT16)len;
     if (len > 0)
         memcpy(a->data.buffer, data, len);
-    mutex_lock(t->lock);
-    rc = tpm_call(t, salt != NULL ? salt : any_primary(t), oneshot_once, a);
-    mutex_unlock(t->lock);
+    rc = TPMTOK_RC_REENTERED;
+    if (tpm_enter(t)) {
+        rc = tpm_call(t, salt != NULL ? salt : any_primary(t), oneshot_once, a);
+        tpm_leave(t);
+    }
     rv = tpm_use_rc_to_rv(rc, key ? "TPM2_HMAC" : "TPM2_Hash");
     if (rv == CKR_OK)
         rv = result_copy(&a->result, out, out_len);
@@ -433,7 +439,8 @@ CK_RV tpm_seq_save(struct tpm *t, struct tpm_obj *seq, uint8_t **out, size_t *ou
 
     *out = NULL;
     *out_len = 0;
-    mutex_lock(t->lock);
+    if (!tpm_enter(t))
+        return tpm_rc_to_rv(TPMTOK_RC_REENTERED, "TPM2_ContextSave(sequence)");
     if (*auth_len < seq->auth.size) {
         *auth_len = seq->auth.size;
         rv = CKR_BUFFER_TOO_SMALL;
@@ -446,7 +453,7 @@ CK_RV tpm_seq_save(struct tpm *t, struct tpm_obj *seq, uint8_t **out, size_t *ou
     memcpy(auth, seq->auth.buffer, seq->auth.size);
     *auth_len = seq->auth.size;
 out:
-    mutex_unlock(t->lock);
+    tpm_leave(t);
     return rv;
 }
 
@@ -514,7 +521,10 @@ CK_RV tpm_seq_restore(struct tpm *t, const uint8_t *ctx, size_t ctx_len, const u
         return CKR_HOST_MEMORY;
     if ((rv = context_unmarshal(ctx, ctx_len, auth_len, a.ctx)) != CKR_OK)
         goto out;
-    mutex_lock(t->lock);
+    if (!tpm_enter(t)) {
+        rv = tpm_rc_to_rv(TPMTOK_RC_REENTERED, "TPM2_ContextLoad(sequence)");
+        goto out;
+    }
     if ((a.seq = resid_obj_new(t, TPM_OBJ_SEQUENCE)) == NULL) {
         rv = CKR_HOST_MEMORY;
     } else {
@@ -529,7 +539,7 @@ CK_RV tpm_seq_restore(struct tpm *t, const uint8_t *ctx, size_t ctx_len, const u
         }
     }
     resid_obj_free(t, a.seq);
-    mutex_unlock(t->lock);
+    tpm_leave(t);
 out:
     free(a.ctx);
     return rv;

@@ -42,7 +42,8 @@ struct tpm_da {
  * Connects to the TPM named by a tss2 TCTI string (NULL: the tctildr default).
  * CKR_OK, CKR_HOST_MEMORY, CKR_DEVICE_ERROR (no TPM there; the reason is logged).
  */
-CK_RV tpm_open(const char *tcti_conf, const struct lock_ops *locks, struct tpm **out);
+CK_RV tpm_open(const char *tcti_conf, const struct lock_ops *locks, bool threads_ok,
+               struct tpm **out);
 /* Flushes every transient object and session it loaded, then disconnects. NULL is fine. */
 void tpm_close(struct tpm *t);
 const struct tpm_props *tpm_props_get(const struct tpm *t);
@@ -73,7 +74,10 @@ void tpm_blob_clear(struct tpm_blob *b);
  */
 CK_RV tpm_primary_open(struct tpm *t, const uint8_t *seed, size_t seed_len,
                        struct tpm_obj **out, uint8_t *name, size_t *name_len);
-/* Releases an object (flushes it if loaded). NULL is fine. */
+/*
+ * Releases an object (flushes it if loaded). NULL is fine. Never waits for the TPM when the
+ * caller holds other locks: the object is then flushed by the next TPM user (tpm_reap).
+ */
 void tpm_obj_close(struct tpm *t, struct tpm_obj *o);
 
 /*
@@ -301,6 +305,12 @@ CK_RV tpm_seq_restore(struct tpm *t, const uint8_t *ctx, size_t ctx_len, const u
  * read serves, unless the process has seen the TPM restart since.
  */
 CK_RV tpm_boots(struct tpm *t, bool fresh, uint64_t *boots);
+
+/*
+ * Flushes objects whose tpm_obj_close came while the caller held other locks, if this thread
+ * holds none now. Cheap when there are none; called when module functions end.
+ */
+void tpm_reap(struct tpm *t);
 
 /* Number of transient objects this process has loaded in the TPM now (tests, benchmarks). */
 unsigned tpm_loaded_count(struct tpm *t);

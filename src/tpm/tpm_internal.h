@@ -29,6 +29,7 @@ struct tpm_obj {
     TPM2B_NAME name;
     TPM2B_AUTH auth;               /* secret: wiped when the object is closed */
     struct tpm_obj *parent;        /* TPM_OBJ_KEY */
+    struct tpm_obj *grave_next;    /* closed, awaiting the TPM lock to be flushed */
     TPM2B_PUBLIC tmpl;             /* TPM_OBJ_PRIMARY: the template it is created from */
     TPM2B_PUBLIC pub;              /* public area (once known, for primaries) */
     TPM2B_PRIVATE priv;            /* TPM_OBJ_KEY */
@@ -73,6 +74,7 @@ struct tpm {
     unsigned loaded;               /* how many of them are loaded */
     unsigned max_loaded;           /* residency limit: transient_min less one for scratch */
     struct tpm_caps caps;          /* caps.c, under lock */
+    struct tpm_obj *graveyard;     /* objects closed under other locks (atomic push) */
     bool boots_known;              /* boots holds the TPM's counts (cleared by a restart seen) */
     uint64_t boots;                /* resetCount << 32 | restartCount */
 };
@@ -91,6 +93,30 @@ struct tpm_create {
  * our session, the sensitive part encrypted on the way.
  */
 TSS2_RC tpm_create_once(struct tpm *t, void *arg);
+
+/*
+ * tcti_wait.c: the module's TCTI around the real one (inner, which it then owns): while the
+ * calling thread's function has an application to ask (util/surrender), a response is awaited
+ * on a worker thread (when threads_ok) and the application asked meanwhile.
+ */
+TSS2_RC tcti_wait_new(TSS2_TCTI_CONTEXT *inner, bool threads_ok, TSS2_TCTI_CONTEXT **out);
+void tcti_wait_free(TSS2_TCTI_CONTEXT **ctx);
+
+/*
+ * The TPM lock, which every function of this layer takes. tpm_enter does not wait when this
+ * thread holds it already (an application callback, made during one of this thread's TPM
+ * commands, that calls back into the module): it returns false, and the function fails with
+ * TPMTOK_RC_REENTERED, which is CKR_FUNCTION_FAILED.
+ */
+bool tpm_enter(struct tpm *t);
+void tpm_leave(struct tpm *t);
+#define TPMTOK_RC_REENTERED ((TSS2_RC)0xF00002u)
+
+/*
+ * A function cancelled by the application (CKR_CANCEL from its surrender callback): tpm_call
+ * returns it, and tpm_rc_to_rv makes it CKR_FUNCTION_CANCELED.
+ */
+#define TPMTOK_RC_CANCELED ((TSS2_RC)0xF00001u)
 
 /* rc.c: the one place a TSS2_RC becomes a CK_RV; logs what failed with tss2's decoding. */
 CK_RV tpm_rc_to_rv(TSS2_RC rc, const char *what);

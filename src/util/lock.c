@@ -6,12 +6,22 @@
 
 #include "util/lock.h"
 #include "util/log.h"
+#include "util/surrender.h"
 
 struct mutex {
     struct lock_ops ops;
     void *app;             /* the application's mutex, when ops.create is set */
     pthread_mutex_t os;    /* otherwise */
 };
+
+/*
+ * The mutexes this thread holds, innermost last, so a call that comes back into the module
+ * from an application callback can see it would wait on itself (the module never nests
+ * deeper than a few).
+ */
+#define HELD_MAX 8
+static __thread const struct mutex *held[HELD_MAX];
+static __thread int n_held;
 
 CK_RV lock_ops_choose(const CK_C_INITIALIZE_ARGS *args, struct lock_ops *out)
 {
@@ -81,10 +91,44 @@ void mutex_lock(struct mutex *m)
     } else {
         pthread_mutex_lock(&m->os);
     }
+    if (n_held < HELD_MAX)
+        held[n_held] = m;
+    n_held++;
+}
+
+bool mutex_held(const struct mutex *m)
+{
+    for (int i = 0; i < n_held && i < HELD_MAX; i++)
+        if (held[i] == m)
+            return true;
+    return false;
+}
+
+int mutex_held_count(void)
+{
+    return n_held;
+}
+
+bool mutex_enter(struct mutex *m)
+{
+    /* Inside an application callback a lock may be held by a thread waiting on this one. */
+    if (mutex_held(m) || surrender_asking())
+        return false;
+    mutex_lock(m);
+    return true;
 }
 
 void mutex_unlock(struct mutex *m)
 {
+    for (int i = (n_held < HELD_MAX ? n_held : HELD_MAX) - 1; i >= 0; i--) {
+        if (held[i] == m) {
+            for (int j = i; j + 1 < n_held && j + 1 < HELD_MAX; j++)
+                held[j] = held[j + 1];
+            break;
+        }
+    }
+    if (n_held > 0)
+        n_held--;
     if (m->ops.create != NULL) {
         if (m->ops.unlock(m->app) != CKR_OK)
             log_error("the application's UnlockMutex failed");

@@ -2,6 +2,8 @@
 #ifndef TPMTOK_LOCK_H
 #define TPMTOK_LOCK_H
 
+#include <stdbool.h>
+
 #include "p11.h"
 
 struct lock_ops {
@@ -25,5 +27,15 @@ CK_RV mutex_new(const struct lock_ops *ops, struct mutex **out);
 void mutex_free(struct mutex *m);
 void mutex_lock(struct mutex *m);
 void mutex_unlock(struct mutex *m);
+/* True if this thread holds m. */
+bool mutex_held(const struct mutex *m);
+/* How many mutexes this thread holds. */
+int mutex_held_count(void);
+/*
+ * Locks m, unless waiting could deadlock: this thread holds m already, or is inside an
+ * application callback (util/surrender), made while the module holds locks that other threads
+ * waiting on m may hold too. Then false, and nothing is locked.
+ */
+bool mutex_enter(struct mutex *m);
 
 #endif

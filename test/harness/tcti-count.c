@@ -8,6 +8,9 @@
  * in turn). The counts go to the file TPMTOK_TCTI_COUNT names (struct tcti_count, mapped
  * shared, so forked processes add to it and a test reads it while the module runs). Without
  * that variable the TCTI only passes commands on.
+ *
+ * TPMTOK_TCTI_DELAY makes chosen commands slow, as a laptop's TPM is: "0x153=400,0x131=300"
+ * holds back the response of every TPM2_Create 400 ms and of every TPM2_CreatePrimary 300 ms.
  */
 #include "config.h"
 
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <tss2/tss2_tcti.h>
@@ -26,11 +30,43 @@
 /* "tctcount" in ASCII: tells our contexts from others. */
 static const uint64_t count_magic = 0x746374636f756e74ull;
 
+#define MAX_DELAYS 8
+
 struct count_ctx {
     TSS2_TCTI_CONTEXT_COMMON_V2 common;
     TSS2_TCTI_CONTEXT *child;
     struct tcti_count *counts;     /* NULL when no count file is named */
+    struct {
+        uint32_t cc;
+        unsigned ms;
+    } delays[MAX_DELAYS];          /* from TPMTOK_TCTI_DELAY */
+    size_t n_delays;
+    unsigned pending_ms;           /* the delay the command in flight gets */
 };
+
+static uint32_t command_code(const uint8_t *cmd, size_t size)
+{
+    if (cmd == NULL || size < 10)
+        return 0;
+    return (uint32_t)cmd[6] << 24 | (uint32_t)cmd[7] << 16 | (uint32_t)cmd[8] << 8 | cmd[9];
+}
+
+/* "cc=ms,cc=ms": command codes in any base strtoul reads. Bad entries end the list. */
+static void delays_parse(struct count_ctx *c, const char *spec)
+{
+    char *end;
+
+    while (spec != NULL && *spec != '\0' && c->n_delays < MAX_DELAYS) {
+        unsigned long cc = strtoul(spec, &end, 0), ms;
+        if (*end != '=')
+            return;
+        ms = strtoul(end + 1, &end, 10);
+        c->delays[c->n_delays].cc = (uint32_t)cc;
+        c->delays[c->n_delays].ms = (unsigned)ms;
+        c->n_delays++;
+        spec = *end == ',' ? end + 1 : NULL;
+    }
+}
 
 static struct count_ctx *count_ctx_of(TSS2_TCTI_CONTEXT *ctx)
 {
@@ -51,7 +87,7 @@ static void count_command(struct tcti_count *counts, const uint8_t *cmd, size_t 
         __atomic_fetch_add(&counts->other, 1, __ATOMIC_RELAXED);
         return;
     }
-    cc = (uint32_t)cmd[6] << 24 | (uint32_t)cmd[7] << 16 | (uint32_t)cmd[8] << 8 | cmd[9];
+    cc = command_code(cmd, size);
     if (cc >= TCTI_COUNT_CC_FIRST && cc - TCTI_COUNT_CC_FIRST < TCTI_COUNT_CC_SLOTS)
         __atomic_fetch_add(&counts->by_cc[cc - TCTI_COUNT_CC_FIRST], 1, __ATOMIC_RELAXED);
     else
@@ -66,6 +102,10 @@ static TSS2_RC count_transmit(TSS2_TCTI_CONTEXT *ctx, size_t size, const uint8_t
         return TSS2_TCTI_RC_BAD_CONTEXT;
     if (c->counts != NULL && cmd != NULL)
         count_command(c->counts, cmd, size);
+    c->pending_ms = 0;
+    for (size_t i = 0; i < c->n_delays; i++)
+        if (c->delays[i].cc == command_code(cmd, size))
+            c->pending_ms = c->delays[i].ms;
     return Tss2_Tcti_Transmit(c->child, size, cmd);
 }
 
@@ -76,6 +116,11 @@ static TSS2_RC count_receive(TSS2_TCTI_CONTEXT *ctx, size_t *size, uint8_t *rsp,
 
     if (c == NULL)
         return TSS2_TCTI_RC_BAD_CONTEXT;
+    if (c->pending_ms > 0 && rsp != NULL) {
+        struct timespec ts = { c->pending_ms / 1000, (long)(c->pending_ms % 1000) * 1000000L };
+        c->pending_ms = 0;
+        nanosleep(&ts, NULL);
+    }
     return Tss2_Tcti_Receive(c->child, size, rsp, timeout);
 }
 
@@ -165,6 +210,7 @@ static TSS2_RC count_init(TSS2_TCTI_CONTEXT *ctx, size_t *size, const char *conf
     if (*size < sizeof *c)
         return TSS2_TCTI_RC_INSUFFICIENT_BUFFER;
     memset(c, 0, sizeof *c);
+    delays_parse(c, secure_getenv("TPMTOK_TCTI_DELAY"));
     if (path != NULL && *path != '\0' && (c->counts = counts_map(path)) == NULL)
         return TSS2_TCTI_RC_IO_ERROR;
     /* A NULL or empty configuration gives the child tctildr's default TCTI. */

@@ -71,7 +71,7 @@ static int group_setup(void **state)
         return -1;
     log_init();
     if (swtpm_start(&f->swtpm) != 0 ||
-        tpm_open(getenv("TPMTOK_TCTI"), &zeroed_lock_ops, &f->t) != CKR_OK ||
+        tpm_open(getenv("TPMTOK_TCTI"), &zeroed_lock_ops, true, &f->t) != CKR_OK ||
         tpm_primary_open(f->t, primary_seed, sizeof primary_seed, &f->primary, NULL, NULL) !=
             CKR_OK) {
         group_teardown(state);
@@ -980,7 +980,7 @@ static void test_imports_never_cross_to_the_tpm_in_the_clear(void **state)
     snprintf(conf, sizeof conf, "pcap:%s", f->swtpm.tcti);
     snprintf(pcap, sizeof pcap, "%s/keys.pcap", f->swtpm.dir);
     setenv("TCTI_PCAP_FILE", pcap, 1);
-    assert_int_equal(tpm_open(conf, &zeroed_lock_ops, &t), CKR_OK);
+    assert_int_equal(tpm_open(conf, &zeroed_lock_ops, true, &t), CKR_OK);
     unsetenv("TCTI_PCAP_FILE");
     import_all(t, s);
     tpm_close(t);

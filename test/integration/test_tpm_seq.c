@@ -415,7 +415,7 @@ static bool counted_open(struct fixture *f, struct counted *c)
     snprintf(path, sizeof path, "%s/tcti-count", f->swtpm.dir);
     snprintf(conf, sizeof conf, "%s:%s", lib, f->swtpm.tcti);
     setenv("TPMTOK_TCTI_COUNT", path, 1);
-    assert_int_equal(tpm_open(conf, &zeroed_lock_ops, &c->t), CKR_OK);
+    assert_int_equal(tpm_open(conf, &zeroed_lock_ops, true, &c->t), CKR_OK);
     unsetenv("TPMTOK_TCTI_COUNT");
     fd = open(path, O_RDONLY);
     assert_true(fd >= 0);
@@ -585,7 +585,7 @@ static void test_context_from_before_a_reset_is_saved_state_invalid(void **state
 
     (void)state;
     assert_int_equal(swtpm_start(&tpm2), 0);
-    assert_int_equal(tpm_open(tpm2.tcti, &zeroed_lock_ops, &t), CKR_OK);
+    assert_int_equal(tpm_open(tpm2.tcti, &zeroed_lock_ops, true, &t), CKR_OK);
     assert_int_equal(tpm_primary_open(t, primary_seed, sizeof primary_seed, &primary, NULL, NULL),
                      CKR_OK);
     assert_int_equal(tpm_hash_start(t, primary, TPM2_ALG_SHA256, &seq), CKR_OK);
@@ -596,7 +596,7 @@ static void test_context_from_before_a_reset_is_saved_state_invalid(void **state
     tpm_obj_close(t, bad);
     bad = NULL;
     assert_int_equal(swtpm_restart(&tpm2), 0);
-    assert_int_equal(tpm_open(tpm2.tcti, &zeroed_lock_ops, &t_after), CKR_OK);
+    assert_int_equal(tpm_open(tpm2.tcti, &zeroed_lock_ops, true, &t_after), CKR_OK);
     assert_int_equal(tpm_seq_restore(t_after, ctx, ctx_len, auth, auth_len, &bad),
                      CKR_SAVED_STATE_INVALID);
     assert_int_equal(tpm_seq_restore(t, ctx, ctx_len, auth, auth_len, &bad),

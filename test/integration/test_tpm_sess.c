@@ -181,7 +181,7 @@ static int group_setup(void **state)
     if (f == NULL)
         return -1;
     if (swtpm_start(&f->swtpm) != 0 ||
-        tpm_open(getenv("TPMTOK_TCTI"), &zeroed_lock_ops, &f->t) != CKR_OK)
+        tpm_open(getenv("TPMTOK_TCTI"), &zeroed_lock_ops, true, &f->t) != CKR_OK)
         goto fail;
     create_primary(f);
     if (sess_start(f->t, f->primary, &f->primary_pub, &f->s) != TSS2_RC_SUCCESS)

@@ -201,7 +201,7 @@ int fixture_setup(void **state)
         return -1;
     log_init();
     if (swtpm_start(&f->swtpm) != 0 ||
-        tpm_open(f->swtpm.tcti, &zeroed_lock_ops, &f->t) != CKR_OK ||
+        tpm_open(f->swtpm.tcti, &zeroed_lock_ops, true, &f->t) != CKR_OK ||
         tpm_primary_open(f->t, primary_seed, sizeof primary_seed, &f->primary, NULL, NULL) !=
             CKR_OK) {
         fixture_teardown(state);
