@@ -332,17 +332,47 @@ static int user_pin_set(struct tool *t, CK_SLOT_ID slot, const struct pin *so,
     return ret;
 }
 
-/* The slot init works on: the token --token names, else the empty slot. */
-static int init_slot(struct tool *t, const struct opts *o, CK_SLOT_ID *slot)
+/* Whether a token other than the one in slot `except` has the label. */
+static int label_taken(struct tool *t, const char *label, CK_SLOT_ID except, bool *taken)
 {
-    struct token tok;
+    struct token *toks;
+    size_t n;
     int ret;
 
+    *taken = false;
+    if ((ret = token_list(t, &toks, &n)) != EXIT_OK)
+        return ret;
+    for (size_t i = 0; i < n; i++)
+        if ((toks[i].info.flags & CKF_TOKEN_INITIALIZED) && toks[i].slot != except &&
+            strcmp(toks[i].label, label) == 0)
+            *taken = true;
+    free(toks);
+    return EXIT_OK;
+}
+
+/*
+ * The slot init works on: the token --token names, else the empty slot. Labels stay unique,
+ * since tokens are chosen by label.
+ */
+static int init_slot(struct tool *t, const struct opts *o, CK_SLOT_ID *slot)
+{
+    struct token tok = { .slot = (CK_SLOT_ID)-1 };
+    bool taken;
+    int ret;
+
+    if (o->token != NULL && (ret = token_select(t, o->token, NULL, &tok)) != EXIT_OK)
+        return ret;
+    if ((ret = label_taken(t, o->label, tok.slot, &taken)) != EXIT_OK)
+        return ret;
+    if (taken) {
+        errorf("init: another token is labelled \"%s\" (--token %s initializes it again)",
+               o->label, o->label);
+        return EXIT_USAGE;
+    }
     if (o->token == NULL)
         return empty_slot(t, slot);
-    if ((ret = token_select(t, o->token, NULL, &tok)) == EXIT_OK)
-        *slot = tok.slot;
-    return ret;
+    *slot = tok.slot;
+    return EXIT_OK;
 }
 
 static int init_pins_read(const struct opts *o, struct pin *so, struct pin *user, bool *has_user)

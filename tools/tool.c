@@ -119,7 +119,7 @@ int token_list(struct tool *t, struct token **out, size_t *count)
     return EXIT_OK;
 }
 
-/* Whether the initialized token matches the label or the parsed URI (uri_mode). */
+/* Whether the token is initialized and matches the URI if given, else the label (NULL: any). */
 static bool token_matches(const struct token *tok, const char *label, const struct uri *u)
 {
     if (!(tok->info.flags & CKF_TOKEN_INITIALIZED))

@@ -155,7 +155,10 @@ static void command_help(FILE *fp, const struct command *c)
             c->summary, c->help);
 }
 
-/* Long options; the value is the bit of the command table, or one of these for the rest. */
+/*
+ * Long options: the first three are the tool's own; from the fourth on, row OPT_BASE + i
+ * stores into opt_slots[i], so the two tables are kept in the same order.
+ */
 enum { OPT_MODULE = 1, OPT_HELP, OPT_VERSION, OPT_BASE = 0x100 };
 
 static const struct option long_opts[] = {
@@ -210,6 +213,9 @@ static const struct opt_slot opt_slots[] = {
     { O_ALL, offsetof(struct opts, all), true },
     { O_MECHANISM, offsetof(struct opts, mechanism), false },
 };
+
+_Static_assert(sizeof long_opts / sizeof long_opts[0] == 3 + sizeof opt_slots /
+               sizeof opt_slots[0] + 1, "long_opts and opt_slots are out of step");
 
 /* Stores one command option; EXIT_USAGE if the command takes no such option or it repeats. */
 static int opt_store(const struct command *c, int index, const char *value, struct opts *o)

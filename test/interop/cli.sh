@@ -72,12 +72,18 @@ printf '654321\n' >"$D/user.pin"
 ok init --label second --so-pin-file "$D/so.pin" --pin-file "$D/user.pin"
 ok list
 grep -q 'token "cli-test"' "$out" && grep -q 'token "second"' "$out" || fail "list: tokens"
+refused 2 "another token is labelled" init --label second --so-pin 12345678 --pin 123456
 refused 2 "choose one with --token" keygen --type ec:p256 --label k --pin 123456
 refused 5 'no token "nope"' list --token nope
 ok list --token "pkcs11:token=second" --pin-file "$D/user.pin"
 grep -q 'token "second"' "$out" || fail "a token named by URI, logged in with a PIN file"
 refused 6 "empty file" list --token second --pin-file /dev/null
 refused 2 "not a terminal" keygen --token second --type ec:p256 --label k </dev/null
+ok keygen --token second --pin-file "$D/user.pin" --type aes:128 --label gone
+ok init --token second --label renewed --so-pin-file "$D/so.pin" --pin 111111
+ok list --token renewed --pin 111111
+grep -q "objects: 0" "$out" || fail "init --token kept the old token's objects"
+refused 4 "C_InitToken: CKR_PIN_INCORRECT" init --token renewed --label x --so-pin 11111111
 
 P="--token cli-test --pin 123456"
 step "keygen of every type; list shows them with their URIs"
