@@ -45,7 +45,7 @@ struct token {
     char serial[sizeof ((CK_TOKEN_INFO *)0)->serialNumber + 1];
 };
 
-/* PINs live here only, and are wiped with pin_wipe. The module allows at most 255 bytes. */
+/* PINs live here only, and are wiped with pin_wipe. The module has its own, smaller limits. */
 #define PIN_MAX 255
 struct pin {
     char v[PIN_MAX + 2];  /* room for a newline from fgets, to tell a too-long line apart */
