@@ -364,22 +364,6 @@ static CK_RV pair_ids(struct attrs *pub, struct attrs *priv, bool pub_had, bool 
                : CKR_HOST_MEMORY;
 }
 
-/* Removes an object this call added, when its partner cannot be added. */
-static void undo_add(struct module *m, struct session *s, CK_OBJECT_HANDLE h)
-{
-    struct object *o;
-    bool found;
-
-    if (object_get(m, s, h, &o) != CKR_OK)
-        return;
-    if (object_is_token(o))
-        store_object_delete(m->store, s->tok->id, o->store_id, &found);
-    mutex_lock(m->lock);
-    object_forget_locked(m, h);
-    mutex_unlock(m->lock);
-    object_free(o);
-}
-
 struct pair {
     struct attrs pub, priv;
     bool pub_had_id, priv_had_id;
@@ -435,11 +419,12 @@ static CK_RV pair_complete(struct pair *p, CK_MECHANISM_TYPE mech)
     return CKR_OK;
 }
 
-/* Adds the private half, then the public one; a public half that fails takes the other along. */
+/* Adds both halves as one change, so neither outlives a failure or a crash without the other. */
 static CK_RV pair_add(struct module *m, struct session *s, struct pair *p,
                       CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
 {
-    CK_OBJECT_HANDLE hv, hp;
+    struct object *objs[2];
+    CK_OBJECT_HANDLE h[2];
     CK_RV rv;
 
     p->priv_obj->attrs = p->priv;
@@ -448,18 +433,13 @@ static CK_RV pair_add(struct module *m, struct session *s, struct pair *p,
         return CKR_HOST_MEMORY;
     p->pub_obj->attrs = p->pub;
     attrs_init(&p->pub);
-    rv = object_add(m, s, p->priv_obj, &hv);
-    p->priv_obj = NULL;   /* taken */
-    if (rv != CKR_OK)
+    objs[0] = p->priv_obj;
+    objs[1] = p->pub_obj;
+    p->priv_obj = p->pub_obj = NULL;   /* taken */
+    if ((rv = object_add_many(m, s, objs, 2, h)) != CKR_OK)
         return rv;
-    rv = object_add(m, s, p->pub_obj, &hp);
-    p->pub_obj = NULL;    /* taken */
-    if (rv != CKR_OK) {
-        undo_add(m, s, hv);
-        return rv;
-    }
-    *pub = hp;
-    *priv = hv;
+    *priv = h[0];
+    *pub = h[1];
     return CKR_OK;
 }
 
