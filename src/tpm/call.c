@@ -60,6 +60,7 @@ TSS2_RC tpm_call(struct tpm *t, struct tpm_obj *salt, tpm_once_fn once, void *ar
         /* The application is asked between commands too, and may stop the function here. */
         if (surrender_poll())
             return TPMTOK_RC_CANCELED;
+        tpm_transport_check(t);
         rc = session_ensure(t, salt);
         if (rc == TSS2_RC_SUCCESS)
             rc = once(t, arg);

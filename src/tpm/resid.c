@@ -259,6 +259,13 @@ void resid_forget(struct tpm *t, struct tpm_obj *o)
     o->saved_current = false;
 }
 
+void resid_flush_loaded(struct tpm *t)
+{
+    for (struct tpm_obj *o = t->objs; o != NULL; o = o->next)
+        if (o->handle != 0)
+            (void)Tss2_Sys_FlushContext(t->sys, o->handle);
+}
+
 void resid_forget_handles(struct tpm *t)
 {
     for (struct tpm_obj *o = t->objs; o != NULL; o = o->next) {

@@ -101,6 +101,14 @@ TSS2_RC tpm_create_once(struct tpm *t, void *arg);
  */
 TSS2_RC tcti_wait_new(TSS2_TCTI_CONTEXT *inner, bool threads_ok, TSS2_TCTI_CONTEXT **out);
 void tcti_wait_free(TSS2_TCTI_CONTEXT **ctx);
+/* Whether an exchange with the TPM failed (transport, not a TPM error) since last asked. */
+bool tcti_wait_take_failure(TSS2_TCTI_CONTEXT *ctx);
+/*
+ * ctx.c: after a failed exchange, a fresh ESAPI context (the old one is stuck mid-command) and
+ * nothing assumed of what the TPM held: loaded objects and the session are flushed if the TPM
+ * answers, and reloaded on demand. Lock held; tpm_enter and tpm_call run it when needed.
+ */
+void tpm_transport_check(struct tpm *t);
 
 /*
  * The TPM lock, which every function of this layer takes. tpm_enter does not wait when this
@@ -153,6 +161,8 @@ void resid_adopt(struct tpm *t, struct tpm_obj *o, TPM2_HANDLE handle);
 void resid_forget(struct tpm *t, struct tpm_obj *o);
 /* After the TPM lost our handles (restart): every object becomes not loaded. */
 void resid_forget_handles(struct tpm *t);
+/* Asks the TPM to flush every object we have loaded, whatever it answers (before forgetting). */
+void resid_flush_loaded(struct tpm *t);
 /*
  * A key object (not loaded yet) from its marshalled blobs under parent, with its auth value.
  * Bad blobs give a TSS2_MU error code.
