@@ -57,7 +57,7 @@ else
     echo "(tpmtok export is not built yet: its comparison is left out)"
 fi
 
-# sign KEY DIGEST [SIGOPT...]: signs data with the engine, verifies it and refuses the tampered file.
+# sign KEY DIGEST [SIGOPT...]: signs with the engine; OpenSSL verifies, and rejects a changed file.
 sign() {
     key=$1 md=$2
     shift 2
