@@ -33,7 +33,7 @@ if [ "$(id -u)" != 0 ]; then
     unset XDG_CONFIG_HOME
     mkdir -p "$HOME/.config/pkcs11"
     for f in "$configs"/*.module /etc/pkcs11/modules/*.module; do
-        [ -f "$f" ] && printf 'module:\n' >"$mods/${f##*/}"
+        if [ -f "$f" ]; then printf 'module:\n' >"$mods/${f##*/}"; fi
     done
     cp -r "$mods" "$HOME/.config/pkcs11/modules"
     with_registration() { "$@"; }
