@@ -18,6 +18,7 @@ need() {
 # Under the sanitizer build, the clients are not built with ASan: its runtime must be loaded
 # before the module. Clients' own leaks are not ours to report.
 interop_start() {
+    need openssl openssl   # every test converts or checks keys with it
     if [ -z "${TPMTOK_TEST_DIR:-}" ]; then
         exec "$TPMTOK_BUILDDIR/test/harness/with-swtpm" "$0" "$@"
     fi
