@@ -15,6 +15,7 @@
 #include "tpm/kdf.h"
 #include "tpm/sess.h"
 #include "util/log.h"
+#include "util/pkey_type.h"
 #include "util/secret.h"
 
 /*
@@ -129,7 +130,7 @@ static TSS2_RC peer_key(const char *group, size_t coord, const TPMS_ECC_POINT *q
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
     params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * coord);
     params[2] = OSSL_PARAM_construct_end();
-    if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+    if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, PKEY_TYPE_EC, NULL)) == NULL ||
         EVP_PKEY_fromdata_init(ctx) != 1 ||
         EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1) {
         log_error("the salt key's public point is not a valid %s point", group);
@@ -139,6 +140,19 @@ static TSS2_RC peer_key(const char *group, size_t coord, const TPMS_ECC_POINT *q
 out:
     EVP_PKEY_CTX_free(ctx);
     return rc;
+}
+
+/* A fresh key pair on the group, made by a provider (see util/pkey_type.h). */
+static EVP_PKEY *ephemeral_key(const char *group)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, PKEY_TYPE_EC, NULL);
+    EVP_PKEY *key = NULL;
+
+    if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 ||
+        EVP_PKEY_CTX_set_group_name(ctx, group) != 1 || EVP_PKEY_generate(ctx, &key) != 1)
+        key = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    return key;
 }
 
 /* Z: the x-coordinate of our ephemeral private key times the TPM's point, coord bytes. */
@@ -207,7 +221,7 @@ static TSS2_RC ecdh_salt(const TPMT_PUBLIC *pub, TPM2B_ENCRYPTED_SECRET *enc, ui
     if ((rc = peer_key(group, coord, tpm_q, &peer)) != TSS2_RC_SUCCESS)
         goto out;
     rc = TSS2_ESYS_RC_GENERAL_FAILURE;
-    if ((ours = EVP_PKEY_Q_keygen(NULL, NULL, "EC", group)) == NULL) {
+    if ((ours = ephemeral_key(group)) == NULL) {
         log_error("cannot generate an ephemeral %s key", group);
         goto out;
     }
