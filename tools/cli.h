@@ -27,6 +27,7 @@ struct opts {
     const char *old_pin, *old_pin_file;
     const char *new_pin, *new_pin_file;
     const char *label, *id, *type, *format, *out, *resume_at, *mechanism;
+    const char *pcrs, *pcr_values, *authority, *key;   /* keys bound to PCRs */
     bool so, all;
     const char *arg;      /* the one operand (FILE or OBJECT), for the commands that take one */
 };
@@ -118,5 +119,22 @@ int cmd_import(struct tool *t, const struct opts *o);
 int cmd_export(struct tool *t, const struct opts *o);
 int cmd_delete(struct tool *t, const struct opts *o);
 int cmd_digest(struct tool *t, const struct opts *o);
+int cmd_policy_sign(struct tool *t, const struct opts *o);
+int cmd_policy_add(struct tool *t, const struct opts *o);
+
+/* ---- keys bound to PCRs (cmd_policy.c) */
+#include "tpmtok.h"
+struct policy_bufs {
+    CK_TPMTOK_PCR_SELECTION sel;
+    uint8_t *values;
+    uint8_t *spki;
+    size_t spki_len;
+};
+/*
+ * Appends to out (room for 2 more) the attributes --pcrs, --pcr-values and --authority ask
+ * for, held in b (policy_bufs_free it). EXIT_OK, EXIT_USAGE, EXIT_FILE (said).
+ */
+int policy_attrs(const struct opts *o, CK_ATTRIBUTE *out, CK_ULONG *n, struct policy_bufs *b);
+void policy_bufs_free(struct policy_bufs *b);
 
 #endif

@@ -109,7 +109,7 @@ static int pair_size_attrs(const struct key_kind *k, CK_ATTRIBUTE *a, CK_ULONG *
 
 static int keygen_pair(struct tool *t, CK_SESSION_HANDLE s, const struct token *tok,
                        const struct key_kind *k, const char *label, const uint8_t *id,
-                       size_t id_len)
+                       size_t id_len, const struct opts *o)
 {
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     CK_MECHANISM mech = { k->mech, NULL, 0 };
@@ -120,15 +120,18 @@ static int keygen_pair(struct tool *t, CK_SESSION_HANDLE s, const struct token *
         { CKA_TOKEN, &yes, sizeof yes }, { CKA_PRIVATE, &no, sizeof no },
         { CKA_VERIFY, &yes, sizeof yes }, { CKA_LABEL, (void *)label, strlen(label) },
     };
-    CK_ATTRIBUTE priv[6] = {
+    CK_ATTRIBUTE priv[8] = {
         { CKA_TOKEN, &yes, sizeof yes }, { CKA_PRIVATE, &yes, sizeof yes },
         { CKA_SENSITIVE, &yes, sizeof yes }, { CKA_SIGN, &yes, sizeof yes },
         { CKA_LABEL, (void *)label, strlen(label) },
     };
     CK_ULONG n_pub = 4, n_priv = 5;
+    struct policy_bufs pb = { 0 };
     int extra, ret = EXIT_OK;
     CK_RV rv;
 
+    if ((ret = policy_attrs(o, priv, &n_priv, &pb)) != EXIT_OK)
+        goto out;
     if (id != NULL) {
         pub[n_pub++] = (CK_ATTRIBUTE){ CKA_ID, (void *)id, id_len };
         priv[n_priv++] = (CK_ATTRIBUTE){ CKA_ID, (void *)id, id_len };
@@ -157,12 +160,13 @@ static int keygen_pair(struct tool *t, CK_SESSION_HANDLE s, const struct token *
     new_object_print(tok->label, h[1], CKO_PUBLIC_KEY, label, id, id_len);
 out:
     OPENSSL_free(params);
+    policy_bufs_free(&pb);
     return ret;
 }
 
 static int keygen_secret(struct tool *t, CK_SESSION_HANDLE s, const struct token *tok,
                          const struct key_kind *k, const char *label, const uint8_t *id,
-                         size_t id_len)
+                         size_t id_len, const struct opts *o)
 {
     CK_BBOOL yes = CK_TRUE;
     CK_MECHANISM mech = { k->mech, NULL, 0 };
@@ -170,25 +174,36 @@ static int keygen_secret(struct tool *t, CK_SESSION_HANDLE s, const struct token
     CK_ULONG len = k->size;
     uint8_t made_id[SECRET_ID_LEN];
     CK_OBJECT_HANDLE h;
-    CK_ATTRIBUTE tmpl[] = {
+    CK_ATTRIBUTE tmpl[9] = {
         { CKA_TOKEN, &yes, sizeof yes }, { CKA_PRIVATE, &yes, sizeof yes },
         { CKA_SENSITIVE, &yes, sizeof yes }, { CKA_LABEL, (void *)label, strlen(label) },
         { CKA_ID, (void *)id, id_len }, { CKA_VALUE_LEN, &len, sizeof len },
         { CKA_KEY_TYPE, &kt, sizeof kt },
     };
+    CK_ULONG n = 7;
+    struct policy_bufs pb = { 0 };
+    int ret;
     CK_RV rv;
 
+    if ((ret = policy_attrs(o, tmpl, &n, &pb)) != EXIT_OK)
+        goto out;
     if (id == NULL) {
-        if ((rv = t->f->C_GenerateRandom(s, made_id, sizeof made_id)) != CKR_OK)
-            return fail_rv("C_GenerateRandom", rv);
+        if ((rv = t->f->C_GenerateRandom(s, made_id, sizeof made_id)) != CKR_OK) {
+            ret = fail_rv("C_GenerateRandom", rv);
+            goto out;
+        }
         tmpl[4].pValue = made_id;
         tmpl[4].ulValueLen = sizeof made_id;
         fprintf(stderr, "tpmtok: the id is %d random bytes\n", SECRET_ID_LEN);
     }
-    if ((rv = t->f->C_GenerateKey(s, &mech, tmpl, sizeof tmpl / sizeof tmpl[0], &h)) != CKR_OK)
-        return fail_rv("C_GenerateKey", rv);
+    if ((rv = t->f->C_GenerateKey(s, &mech, tmpl, n, &h)) != CKR_OK) {
+        ret = fail_rv("C_GenerateKey", rv);
+        goto out;
+    }
     new_object_print(tok->label, h, CKO_SECRET_KEY, label, tmpl[4].pValue, tmpl[4].ulValueLen);
-    return EXIT_OK;
+out:
+    policy_bufs_free(&pb);
+    return ret;
 }
 
 int cmd_keygen(struct tool *t, const struct opts *o)
@@ -214,9 +229,9 @@ int cmd_keygen(struct tool *t, const struct opts *o)
         (ret = session_open_login(t, &tok, true, o->pin, o->pin_file, &s)) != EXIT_OK)
         goto out;
     if (k->kt == CKK_RSA || k->kt == CKK_EC)
-        ret = keygen_pair(t, s, &tok, k, o->label, id, id_len);
+        ret = keygen_pair(t, s, &tok, k, o->label, id, id_len, o);
     else
-        ret = keygen_secret(t, s, &tok, k, o->label, id, id_len);
+        ret = keygen_secret(t, s, &tok, k, o->label, id, id_len, o);
     t->f->C_CloseSession(s);
 out:
     free(id);

@@ -32,12 +32,14 @@ enum {
     O_SO = 1u << 11,
     O_ALL = 1u << 12,
     O_MECHANISM = 1u << 13,
+    O_POLICY = 1u << 14,    /* --pcrs, --pcr-values, --authority */
+    O_KEY = 1u << 15,
 };
 
 enum operand { NO_OPERAND, OPERAND };
 
 struct command {
-    const char *name;
+    const char *name;       /* "policy sign": a command of two words */
     int (*run)(struct tool *t, const struct opts *o);
     unsigned opts;
     enum operand operand;
@@ -50,6 +52,13 @@ struct command {
 #define PIN_HELP \
     "  --pin PIN, --pin-file FILE   the user PIN (a file holds it on its first line);\n" \
     "                               asked for without echo when standard input is a terminal\n"
+#define PCR_HELP \
+    "  --pcrs BANK:N,N...   bind the key to these PCRs (e.g. sha256:0,2,4,7): it is usable\n" \
+    "                  only while they hold the values they have now (or --pcr-values)\n" \
+    "  --pcr-values FILE    the values to bind to: binary, as tpm2_pcrread -o writes them,\n" \
+    "                  or hex\n" \
+    "  --authority FILE     instead, bind the key to PCR values this authority (a public or\n" \
+    "                  private key file, EC P-256/P-384 or RSA) approves: tpmtok policy sign\n"
 #define TOKEN_HELP \
     "  --token L       the token, by label or PKCS#11 URI (default: the only token)\n"
 
@@ -85,8 +94,10 @@ static const struct command commands[] = {
       "  --so-pin PIN, --so-pin-file FILE   log in as the SO and set the user PIN\n"
       "  --old-pin PIN, --old-pin-file FILE   the current PIN\n"
       "  --new-pin PIN, --new-pin-file FILE   the new PIN (asked twice on a terminal)\n" },
-    { "keygen", cmd_keygen, O_TOKEN | O_PIN | O_TYPE | O_LABEL | O_ID, NO_OPERAND, NULL,
-      "--type TYPE --label K [--id HEX] [--token L] [--pin P | --pin-file F]",
+    { "keygen", cmd_keygen, O_TOKEN | O_PIN | O_TYPE | O_LABEL | O_ID | O_POLICY, NO_OPERAND,
+      NULL,
+      "--type TYPE --label K [--id HEX] [--token L] [--pin P | --pin-file F]\n"
+      "        [--pcrs BANK:N,... [--pcr-values FILE] | --authority FILE]",
       "generate a key in the TPM",
       "Generates a key in the TPM and stores it on the token; prints the new objects' URIs\n"
       "(for a key pair: the private, then the public key, with the same label and id).\n\n"
@@ -95,7 +106,7 @@ static const struct command commands[] = {
       "  --label K       the key's label\n"
       "  --id HEX        the key's CKA_ID (default: for a key pair the SHA-1 of the public key,\n"
       "                  as X.509 subject key identifiers are made; for a secret key 8 random bytes)\n"
-      TOKEN_HELP PIN_HELP },
+      PCR_HELP TOKEN_HELP PIN_HELP },
     { "import", cmd_import, O_TOKEN | O_PIN | O_LABEL | O_ID, OPERAND, "FILE",
       "[--token L] [--label K] [--id HEX] [--pin P | --pin-file F] FILE",
       "bring a private key, public key or certificate onto the token",
@@ -130,6 +141,24 @@ static const struct command commands[] = {
       "  --mechanism M   sha1, sha256 (default), sha384 or sha512\n"
       "  --resume-at N   after N bytes, save the operation (C_GetOperationState), close the\n"
       "                  session, and continue in a new one (C_SetOperationState)\n" TOKEN_HELP },
+    { "policy sign", cmd_policy_sign, O_POLICY | O_KEY | O_OUT, NO_OPERAND, NULL,
+      "--key FILE --pcrs BANK:N,... --pcr-values FILE [--out FILE]",
+      "approve PCR values for keys bound to an authority",
+      "As the authority (its private key, EC P-256/P-384 or RSA, PEM or DER), approves PCR\n"
+      "values: keys made with --authority and that key's public key become usable whenever the\n"
+      "PCRs hold them, once the approval is on their token (tpmtok policy add). No token or TPM\n"
+      "is needed: an authority may sign on another machine.\n\n"
+      "  --key FILE      the authority's private key\n"
+      "  --pcrs BANK:N,...   the PCRs (e.g. sha256:0,2,4,7)\n"
+      "  --pcr-values FILE   their approved values: binary, as tpm2_pcrread -o writes them, or hex\n"
+      "  --out FILE      write the approval to FILE instead of standard output\n" },
+    { "policy add", cmd_policy_add, O_TOKEN | O_PIN | O_LABEL, OPERAND, "FILE",
+      "[--token L] [--label K] [--pin P | --pin-file F] FILE",
+      "store an authority's approval on a token",
+      "Stores the approval FILE (from tpmtok policy sign) on the token as a public data object;\n"
+      "the token's keys bound to that authority may be used whenever the PCRs hold the approved\n"
+      "values. Older approvals stay, so a machine may boot either state until they are deleted.\n\n"
+      "  --label K       the object's label (default: approved policy)\n" TOKEN_HELP PIN_HELP },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -138,7 +167,7 @@ static void usage(FILE *fp)
 {
     fputs("usage: tpmtok [--module PATH] COMMAND [OPTIONS] [OPERAND]\n\ncommands:\n", fp);
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(fp, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fputs("\noptions:\n"
           "  --module PATH   the PKCS#11 module (default: $TPMTOK_MODULE, else\n"
           "                  " TPMTOK_MODULE_PATH ")\n"
@@ -183,6 +212,10 @@ static const struct option long_opts[] = {
     { "so", no_argument, NULL, OPT_BASE + 15 },
     { "all", no_argument, NULL, OPT_BASE + 16 },
     { "mechanism", required_argument, NULL, OPT_BASE + 17 },
+    { "pcrs", required_argument, NULL, OPT_BASE + 18 },
+    { "pcr-values", required_argument, NULL, OPT_BASE + 19 },
+    { "authority", required_argument, NULL, OPT_BASE + 20 },
+    { "key", required_argument, NULL, OPT_BASE + 21 },
     { NULL, 0, NULL, 0 },
 };
 
@@ -212,6 +245,10 @@ static const struct opt_slot opt_slots[] = {
     { O_SO, offsetof(struct opts, so), true },
     { O_ALL, offsetof(struct opts, all), true },
     { O_MECHANISM, offsetof(struct opts, mechanism), false },
+    { O_POLICY, offsetof(struct opts, pcrs), false },
+    { O_POLICY, offsetof(struct opts, pcr_values), false },
+    { O_POLICY, offsetof(struct opts, authority), false },
+    { O_KEY, offsetof(struct opts, key), false },
 };
 
 _Static_assert(sizeof long_opts / sizeof long_opts[0] == 3 + sizeof opt_slots /
@@ -246,6 +283,27 @@ static const struct command *command_find(const char *name)
         if (strcmp(commands[i].name, name) == 0)
             return &commands[i];
     return NULL;
+}
+
+/* The command argv[optind] (and for "policy", the next word) names; NULL when none (said). */
+static const struct command *command_of(int argc, char **argv)
+{
+    const struct command *c;
+    char two[64];
+
+    if (strcmp(argv[optind], "policy") == 0) {
+        if (optind + 1 >= argc || strlen(argv[optind + 1]) > 32) {
+            errorf("policy: sign or add? (tpmtok --help)");
+            return NULL;
+        }
+        snprintf(two, sizeof two, "policy %s", argv[optind + 1]);
+        if ((c = command_find(two)) == NULL)
+            errorf("unknown command \"%s\" (tpmtok --help lists them)", two);
+        return c;
+    }
+    if ((c = command_find(argv[optind])) == NULL)
+        errorf("unknown command \"%s\" (tpmtok --help lists them)", argv[optind]);
+    return c;
 }
 
 /* The options before the command: --module, --help, --version. -1 to go on, else the exit. */
@@ -328,12 +386,16 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if ((c = command_find(argv[optind])) == NULL) {
-        errorf("unknown command \"%s\" (tpmtok --help lists them)", argv[optind]);
+    if ((c = command_of(argc, argv)) == NULL)
         return EXIT_USAGE;
-    }
+    /* A two-word command's second word is its name's; getopt sees the rest. */
+    if (strchr(c->name, ' ') != NULL)
+        optind++;
     if ((ret = parse_command(c, argc - optind, argv + optind, &t, &o)) >= 0)
         return ret;
+    /* Signing an approval is the authority's business: no module, no TPM. */
+    if (c->run == cmd_policy_sign)
+        return c->run(&t, &o);
     if ((ret = tool_open(&t)) == EXIT_OK)
         ret = c->run(&t, &o);
     tool_close(&t);

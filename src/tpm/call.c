@@ -46,7 +46,7 @@ static TSS2_RC session_ensure(struct tpm *t, struct tpm_obj *salt)
         return TSS2_RC_SUCCESS;
     if ((rc = resid_load(t, salt)) != TSS2_RC_SUCCESS)
         return rc;
-    rc = sess_start(t, salt->handle, &salt->pub, &t->sess);
+    rc = sess_start(t, salt->handle, &salt->pub, TPM2_SE_HMAC, &t->sess);
     resid_unpin(t, salt);
     return rc;
 }
@@ -85,6 +85,8 @@ TSS2_RC tpm_call(struct tpm *t, struct tpm_obj *salt, tpm_once_fn once, void *ar
             /* A session that fell out of step still occupies a TPM slot. */
             sess_free(t, t->sess, true);
             t->sess = NULL;
+            sess_free(t, t->psess, true);
+            t->psess = NULL;
             t->boots_known = false;
             if (handle_lost(rc))
                 resid_forget_handles(t);

@@ -161,6 +161,8 @@ void tpm_close(struct tpm *t)
             resid_obj_free(t, t->objs);
         sess_free(t, t->sess, true);
         t->sess = NULL;
+        sess_free(t, t->psess, true);
+        t->psess = NULL;
         mutex_unlock(t->lock);
         Esys_Finalize(&t->esys);
     }
@@ -357,6 +359,8 @@ void tpm_transport_check(struct tpm *t)
     resid_flush_loaded(t);
     sess_free(t, t->sess, true);
     t->sess = NULL;
+    sess_free(t, t->psess, true);
+    t->psess = NULL;
     resid_forget_handles(t);
     t->boots_known = false;
     /* Flushes sent to a TPM still away left this context mid-command too. */

@@ -76,6 +76,7 @@ void resid_obj_free(struct tpm *t, struct tpm_obj *o)
     /* The private blob is wrapped by the TPM, but it and the auth value go together. */
     secret_wipe(&o->auth, sizeof o->auth);
     secret_wipe(&o->priv, sizeof o->priv);
+    policy_free(o);
     free(o);
 }
 

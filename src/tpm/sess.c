@@ -243,7 +243,7 @@ out:
 }
 
 static TSS2_RC start_auth_session(struct tpm *t, struct sess *s, TPM2_HANDLE salt_handle,
-                                  const TPM2B_ENCRYPTED_SECRET *enc)
+                                  const TPM2B_ENCRYPTED_SECRET *enc, TPM2_SE type)
 {
     static const TPMT_SYM_DEF sym = {
         .algorithm = TPM2_ALG_AES,
@@ -256,14 +256,14 @@ static TSS2_RC start_auth_session(struct tpm *t, struct sess *s, TPM2_HANDLE sal
     do {
         s->nonce_tpm.size = 0;
         rc = Tss2_Sys_StartAuthSession(t->sys, salt_handle, TPM2_RH_NULL, NULL, &s->nonce_caller,
-                                       enc, TPM2_SE_HMAC, &sym, SESS_HASH, &s->handle,
+                                       enc, type, &sym, SESS_HASH, &s->handle,
                                        &s->nonce_tpm, NULL);
     } while (tpm_rc_is_retry(rc) && ++i < START_RETRIES);
     return rc;
 }
 
 TSS2_RC sess_start(struct tpm *t, TPM2_HANDLE salt_handle, const TPM2B_PUBLIC *salt_pub,
-                   struct sess **out)
+                   TPM2_SE type, struct sess **out)
 {
     struct sess *s = calloc(1, sizeof *s);
     TPM2B_ENCRYPTED_SECRET enc = { 0 };
@@ -277,7 +277,7 @@ TSS2_RC sess_start(struct tpm *t, TPM2_HANDLE salt_handle, const TPM2B_PUBLIC *s
         (rc = new_nonce(&s->nonce_caller)) != TSS2_RC_SUCCESS ||
         (rc = ecdh_salt(&salt_pub->publicArea, &enc, salt, &salt_len)) != TSS2_RC_SUCCESS)
         goto out;
-    if ((rc = start_auth_session(t, s, salt_handle, &enc)) != TSS2_RC_SUCCESS) {
+    if ((rc = start_auth_session(t, s, salt_handle, &enc, type)) != TSS2_RC_SUCCESS) {
         log_debug("TPM2_StartAuthSession: 0x%x", (unsigned)rc);
         goto out;
     }
@@ -292,7 +292,8 @@ TSS2_RC sess_start(struct tpm *t, TPM2_HANDLE salt_handle, const TPM2B_PUBLIC *s
         rc = TSS2_ESYS_RC_GENERAL_FAILURE;
         goto out;
     }
-    log_debug("started HMAC session 0x%08x", (unsigned)s->handle);
+    log_debug("started %s session 0x%08x", type == TPM2_SE_POLICY ? "policy" : "HMAC",
+              (unsigned)s->handle);
     *out = s;
     s = NULL; /* transferred */
 out:
@@ -603,6 +604,11 @@ bool sess_rc_lost(TSS2_RC rc)
         return code >= TPM2_RC_REFERENCE_S0 && code <= TPM2_RC_REFERENCE_S6;
     return !(code & TPM2_RC_P) && (code & TPM2_RC_S) && (code & 0x700) != 0 &&
            (code & 0x3f) == (TPM2_RC_HANDLE & 0x3f);
+}
+
+TPMI_SH_AUTH_SESSION sess_handle(const struct sess *s)
+{
+    return s->handle;
 }
 
 void sess_test_corrupt_rsp_check(struct sess *s)

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tctildr.h>
 
@@ -192,6 +193,24 @@ int swtpm_da_reset(struct swtpm *s)
         return -1;
     rc = Esys_DictionaryAttackLockReset(esys, ESYS_TR_RH_LOCKOUT, ESYS_TR_PASSWORD,
                                         ESYS_TR_NONE, ESYS_TR_NONE);
+    without_esys(&esys, &tcti);
+    return rc == TSS2_RC_SUCCESS ? 0 : -1;
+}
+
+int swtpm_pcr_extend(struct swtpm *s, unsigned pcr, const char *data)
+{
+    ESYS_CONTEXT *esys;
+    TSS2_TCTI_CONTEXT *tcti;
+    TPML_DIGEST_VALUES v = { .count = 1 };
+    unsigned n = 32;
+    TSS2_RC rc;
+
+    v.digests[0].hashAlg = TPM2_ALG_SHA256;
+    if (EVP_Digest(data, strlen(data), (unsigned char *)&v.digests[0].digest, &n, EVP_sha256(),
+                   NULL) != 1 ||
+        with_esys(s, &esys, &tcti) != 0)
+        return -1;
+    rc = Esys_PCR_Extend(esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &v);
     without_esys(&esys, &tcti);
     return rc == TSS2_RC_SUCCESS ? 0 : -1;
 }

@@ -38,6 +38,8 @@ const char *swtpm_new_store(struct swtpm *s);
 int swtpm_da_setup(struct swtpm *s, unsigned max_tries, unsigned recovery_s);
 /* Clears the failure counter and any lockout. 0 or -1. */
 int swtpm_da_reset(struct swtpm *s);
+/* Extends PCR pcr's SHA-256 bank with the SHA-256 of data, as a boot measures. 0 or -1. */
+int swtpm_pcr_extend(struct swtpm *s, unsigned pcr, const char *data);
 /* Transient objects loaded in the TPM right now (all processes), or -1. */
 int swtpm_transient_count(struct swtpm *s);
 
