@@ -116,7 +116,8 @@ CK_RV policy_for_new_key(struct tpm *tpm, struct attrs *a, struct tpm_policy *p,
 
     if ((rv = policy_build(tpm, a, p, bound)) != CKR_OK || !*bound)
         return rv;
-    tpm_policy_digest(p, digest);
+    if (!tpm_policy_digest(p, digest))
+        return CKR_ATTRIBUTE_VALUE_INVALID;
     return attrs_set(a, CKA_TPMTOK_POLICY_DIGEST, digest, sizeof digest) ? CKR_OK
                                                                          : CKR_HOST_MEMORY;
 }

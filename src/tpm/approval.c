@@ -115,11 +115,11 @@ bool approval_name(const TPM2B_PUBLIC *pub, uint8_t *name, size_t *name_len)
     return true;
 }
 
-void tpm_policy_digest(const struct tpm_policy *p, uint8_t out[32])
+bool tpm_policy_digest(const struct tpm_policy *p, uint8_t out[32])
 {
     uint8_t name[68];
     size_t name_len = 0;
-    TPM2B_PUBLIC pub;
+    TPM2B_PUBLIC pub = { 0 };   /* tss2 unmarshals a TPM2B only into one of size 0 */
     size_t off = 0;
 
     memset(out, 0, 32);
@@ -128,7 +128,7 @@ void tpm_policy_digest(const struct tpm_policy *p, uint8_t out[32])
                 TSS2_RC_SUCCESS ||
             !approval_name(&pub, name, &name_len)) {
             memset(out, 0xff, 32);
-            return;
+            return false;
         }
         /* PolicyUpdate(PolicyAuthorize, keySign name, policyRef): the empty ref is hashed too. */
         policy_extend(out, TPM2_CC_PolicyAuthorize, name, name_len, NULL, 0);
@@ -138,6 +138,7 @@ void tpm_policy_digest(const struct tpm_policy *p, uint8_t out[32])
     }
     /* Last, so that the PIN is needed whatever an authority approves. */
     policy_extend(out, TPM2_CC_PolicyAuthValue, NULL, 0, NULL, 0);
+    return true;
 }
 
 void tpm_pcr_sel_text(const struct tpm_pcr_sel *sel, char *buf, size_t size)
@@ -276,8 +277,8 @@ out:
 CK_RV tpm_approval_parse(const uint8_t *blob, size_t len, struct tpm_approval *out)
 {
     TPML_PCR_SELECTION tpml;
-    TPM2B_DIGEST digest;
-    TPM2B_NAME name;
+    TPM2B_DIGEST digest = { 0 };   /* tss2 unmarshals a TPM2B only into one of size 0 */
+    TPM2B_NAME name = { 0 };
     TPMT_SIGNATURE sig;
     size_t off = sizeof approval_magic + 1, sig_start;
 

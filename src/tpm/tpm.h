@@ -202,8 +202,8 @@ CK_RV tpm_pcr_read(struct tpm *t, const struct tpm_pcr_sel *sel, uint8_t *values
                    size_t *len);
 /* SHA-256 over the PCR values, as PolicyPCR wants it. */
 void tpm_pcr_digest(const uint8_t *values, size_t len, uint8_t out[32]);
-/* The authPolicy a key bound to p gets (SHA-256). */
-void tpm_policy_digest(const struct tpm_policy *p, uint8_t out[32]);
+/* The authPolicy a key bound to p gets (SHA-256). False if p's authority does not parse. */
+bool tpm_policy_digest(const struct tpm_policy *p, uint8_t out[32]);
 /* "sha256:0,2,7" for log lines. */
 void tpm_pcr_sel_text(const struct tpm_pcr_sel *sel, char *buf, size_t size);
 /*

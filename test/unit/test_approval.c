@@ -117,6 +117,10 @@ static void test_authority_keys(void **state)
     assert_int_equal(tpm_authority_from_spki(der, (size_t)n, &pol, name, &name_len), CKR_OK);
     assert_true(pol.authorize);
     assert_int_equal(name_len, 34);
+    {
+        uint8_t d[32];
+        assert_true(tpm_policy_digest(&pol, d));
+    }
     assert_int_equal(tpm_authority_from_spki(der, (size_t)n - 1, &pol, name, &name_len),
                      CKR_ATTRIBUTE_VALUE_INVALID);
     assert_int_equal(tpm_authority_from_spki(der, 0, &pol, name, &name_len),
