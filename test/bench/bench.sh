@@ -47,6 +47,7 @@ if [ "$name" != tpmtok ] && { [ -z "$token" ] || [ -z "$pin" ]; }; then
 fi
 
 D="$TPMTOK_TEST_DIR"
+load_before="$(cut -d" " -f1-3 /proc/loadavg)"
 say() { echo "bench: $*" >&2; }
 only_args() { if [ -n "$only" ]; then echo "--only $only"; fi; }
 
@@ -111,7 +112,8 @@ echo
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1))"
 echo "tss2 $(pkg-config --modversion tss2-esys 2>/dev/null || echo '?'), $(openssl version 2>/dev/null | cut -d' ' -f1-2)," \
     "$(swtpm --version 2>/dev/null | head -n 1 | sed 's/,.*//')," \
-    "libtpms $(dpkg-query -W -f '${Version}' 'libtpms0*' 2>/dev/null || echo '?'), $seconds s per figure"
+    "libtpms $(dpkg-query -W -f '${Version}' 'libtpms0*' 2>/dev/null || echo '?'), $seconds s per figure," \
+    "load average $load_before before the run"
 echo
 awk -F, -v name="$name" -v csv="$csv" -v with_shm="$softhsm" '
 # Targets from the benchmark issue; "ratio" ones compare with the TPM limit.

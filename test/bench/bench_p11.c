@@ -69,16 +69,19 @@ CK_RV p11_run(struct p11 *p, p11_op op, p11_op after, void *arg, unsigned max, s
     struct bench_cmds before;
 
     memset(t, 0, sizeof *t);
+    bench_rounds_start(&t->rounds, p->seconds);
     while (rv == CKR_OK && bench_more(t->n, max, t->secs, p->seconds)) {
-        double t0;
+        double t0, secs;
         bench_cmds_snap(p->out, &before);
         t0 = bench_now();
         rv = op(p, arg, t->n);
-        t->secs += bench_now() - t0;
+        secs = bench_now() - t0;
+        t->secs += secs;
         bench_cmds_add_since(p->out, &before, &t->cmds);
         if (rv != CKR_OK)
             break;
         t->n++;
+        bench_rounds_add(&t->rounds, secs);
         if (after != NULL)
             rv = after(p, arg, t->n - 1);
     }
@@ -89,13 +92,16 @@ void p11_report(struct p11 *p, const char *figure, enum bench_unit unit, double 
                 const struct timed *t, CK_RV rv)
 {
     char why[160];
+    unsigned n;
+    double secs;
 
     if (rv != CKR_OK) {
         snprintf(why, sizeof why, "%s in %s", rv_name(rv), p->failed_in ? p->failed_in : "?");
         bench_fail(p->out, figure, why);
         return;
     }
-    bench_result(p->out, figure, unit, t->n, t->secs, scale, &t->cmds);
+    bench_rounds_result(&t->rounds, t->n, t->secs, &n, &secs);
+    bench_result(p->out, figure, unit, n, secs, scale, t->n, &t->cmds);
 }
 
 /* dlopen + C_GetFunctionList. 0, or -1 with a message. */
@@ -491,8 +497,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 /* Every figure, in an order that needs no re-login between them. */
 static void bench_all(struct p11 *p, const struct opts *o, struct fillers *fl)
 {
-    if (bench_wanted(p->out, "cold_start") || bench_wanted(p->out, "find_by_id") ||
-        bench_wanted(p->out, "create_object"))
+    if (bench_wanted_group(p->out, "cold_start") || bench_wanted_group(p->out, "find_by_id") ||
+        bench_wanted_group(p->out, "create_object"))
         if (bench_store(p, o, fl) != CKR_OK)
             return;
     bench_sign(p);

@@ -26,12 +26,13 @@ typedef CK_RV (*p11_op)(struct p11 *p, void *arg, unsigned i);
 struct timed {
     unsigned n;
     double secs;
+    struct bench_rounds rounds;   /* the figure is the best round's */
     struct bench_cmds cmds;
 };
 
 /*
  * Runs op while the budget lasts (p->seconds, at most max times, at least once), timing and
- * counting only op; after, if not NULL, runs untimed after each op (cleanup). Stops at the
+ * counting only op (in rounds: see bench_util.h); after, if not NULL, runs untimed after each op (cleanup). Stops at the
  * first error and returns it.
  */
 CK_RV p11_run(struct p11 *p, p11_op op, p11_op after, void *arg, unsigned max, struct timed *t);

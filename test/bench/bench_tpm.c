@@ -49,26 +49,30 @@ typedef TSS2_RC (*tpm_op)(struct tpm *t, void *arg, unsigned i);
 struct tpm_timed {
     unsigned n;
     double secs;
+    struct bench_rounds rounds;   /* the figure is the best round's */
     struct bench_cmds cmds;
 };
 
-/* Like bench_p11's loop: op while the budget lasts, at least once, at most max times. */
+/* Like bench_p11's loop: op while the budget lasts (in rounds), at least once, at most max times. */
 static TSS2_RC tpm_run(struct tpm *t, tpm_op op, void *arg, unsigned max, struct tpm_timed *r)
 {
     struct bench_cmds before;
     TSS2_RC rc = TSS2_RC_SUCCESS;
 
     memset(r, 0, sizeof *r);
+    bench_rounds_start(&r->rounds, t->seconds);
     while (bench_more(r->n, max, r->secs, t->seconds)) {
-        double t0;
+        double t0, secs;
         bench_cmds_snap(t->out, &before);
         t0 = bench_now();
         rc = op(t, arg, r->n);
-        r->secs += bench_now() - t0;
+        secs = bench_now() - t0;
+        r->secs += secs;
         bench_cmds_add_since(t->out, &before, &r->cmds);
         if (rc != TSS2_RC_SUCCESS)
             break;
         r->n++;
+        bench_rounds_add(&r->rounds, secs);
     }
     return rc;
 }
@@ -76,11 +80,15 @@ static TSS2_RC tpm_run(struct tpm *t, tpm_op op, void *arg, unsigned max, struct
 static void tpm_report(struct tpm *t, const char *figure, enum bench_unit unit, double scale,
                        const struct tpm_timed *r, TSS2_RC rc)
 {
+    unsigned n;
+    double secs;
+
     if (rc != TSS2_RC_SUCCESS) {
         bench_fail(t->out, figure, Tss2_RC_Decode(rc));
         return;
     }
-    bench_result(t->out, figure, unit, r->n, r->secs, scale, &r->cmds);
+    bench_rounds_result(&r->rounds, r->n, r->secs, &n, &secs);
+    bench_result(t->out, figure, unit, n, secs, scale, r->n, &r->cmds);
 }
 
 /* ---- templates */
@@ -292,7 +300,7 @@ static void bench_sign(struct tpm *t)
     ESYS_TR key = ESYS_TR_NONE;
     TSS2_RC rc;
 
-    if (bench_wanted(t->out, "sign_ecdsa")) {
+    if (bench_wanted_group(t->out, "sign_ecdsa")) {
         if ((rc = key_make_loaded(t, &ec_template, &key)) != TSS2_RC_SUCCESS) {
             bench_fail(t->out, "sign_ecdsa_p256", Tss2_RC_Decode(rc));
         } else {
@@ -302,7 +310,7 @@ static void bench_sign(struct tpm *t)
             Esys_FlushContext(t->esys, key);
         }
     }
-    if (bench_wanted(t->out, "sign_rsa")) {
+    if (bench_wanted_group(t->out, "sign_rsa")) {
         if ((rc = key_make_loaded(t, &rsa_template, &key)) != TSS2_RC_SUCCESS) {
             bench_fail(t->out, "sign_rsa2048_pkcs1", Tss2_RC_Decode(rc));
         } else {
@@ -413,7 +421,7 @@ static void bench_cipher(struct tpm *t)
     ESYS_TR key = ESYS_TR_NONE;
     TSS2_RC rc;
 
-    if (!bench_wanted(t->out, "aes128_cbc"))
+    if (!bench_wanted_group(t->out, "aes128_cbc"))
         return;
     if ((rc = key_make_loaded(t, &aes_template, &key)) != TSS2_RC_SUCCESS) {
         bench_fail(t->out, "aes128_cbc_enc", Tss2_RC_Decode(rc));

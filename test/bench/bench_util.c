@@ -65,6 +65,42 @@ bool bench_more(unsigned n, unsigned max, double spent, double seconds)
     return n == 0 || (n < max && spent < seconds);
 }
 
+void bench_rounds_start(struct bench_rounds *r, double seconds)
+{
+    *r = (struct bench_rounds){ .round_secs = seconds / BENCH_ROUNDS };
+}
+
+/* Keeps the round just ended if it was the fastest. */
+static void rounds_close(struct bench_rounds *r)
+{
+    if (r->n > 0 && (r->best_n == 0 || r->n / r->secs > r->best_n / r->best_secs)) {
+        r->best_n = r->n;
+        r->best_secs = r->secs;
+    }
+    r->n = 0;
+    r->secs = 0.0;
+}
+
+void bench_rounds_add(struct bench_rounds *r, double secs)
+{
+    r->n++;
+    r->secs += secs;
+    if (r->secs >= r->round_secs)
+        rounds_close(r);
+}
+
+void bench_rounds_result(const struct bench_rounds *r, unsigned total_n, double total_secs,
+                         unsigned *n, double *secs)
+{
+    if (r->best_n >= 3 && r->best_secs > 0.0) {
+        *n = r->best_n;
+        *secs = r->best_secs;
+        return;
+    }
+    *n = total_n;
+    *secs = total_secs;
+}
+
 bool bench_wanted(const struct bench_out *o, const char *figure)
 {
     const char *p = o->only;
@@ -74,6 +110,24 @@ bool bench_wanted(const struct bench_out *o, const char *figure)
     while (*p != '\0') {
         size_t len = strcspn(p, ",");
         if (len > 0 && strncmp(figure, p, len) == 0)
+            return true;
+        p += len;
+        p += *p == ',';
+    }
+    return false;
+}
+
+bool bench_wanted_group(const struct bench_out *o, const char *group)
+{
+    const char *p = o->only;
+    size_t group_len = strlen(group);
+
+    if (p == NULL || *p == '\0')
+        return true;
+    while (*p != '\0') {
+        size_t len = strcspn(p, ",");
+        size_t common = len < group_len ? len : group_len;
+        if (len > 0 && strncmp(group, p, common) == 0)
             return true;
         p += len;
         p += *p == ',';
@@ -244,7 +298,7 @@ void bench_value(struct bench_out *o, const char *figure, enum bench_unit unit, 
 }
 
 void bench_result(struct bench_out *o, const char *figure, enum bench_unit unit, unsigned n,
-                  double secs, double scale, const struct bench_cmds *cmds)
+                  double secs, double scale, unsigned cmd_ops, const struct bench_cmds *cmds)
 {
     double value = 0.0;
 
@@ -255,7 +309,7 @@ void bench_result(struct bench_out *o, const char *figure, enum bench_unit unit,
     case BENCH_MIB_S: value = n * scale / secs; break;
     case BENCH_MS: value = n ? secs * 1e3 / n : 0.0; break;
     }
-    bench_value(o, figure, unit, value, n, cmds);
+    bench_value(o, figure, unit, value, cmd_ops, cmds);
 }
 
 void bench_fail(struct bench_out *o, const char *figure, const char *why)

@@ -30,6 +30,32 @@ struct bench_cmds {
     uint64_t by_cc[TCTI_COUNT_CC_SLOTS];
 };
 
+/*
+ * A timed loop's budget is cut in BENCH_ROUNDS rounds and the best round gives the figure: on a
+ * machine shared with other work (builds, other tests) the best round is the one least
+ * disturbed, so figures from one run to the next move with the code, not with the load.
+ */
+#define BENCH_ROUNDS 5
+
+struct bench_rounds {
+    double round_secs;          /* budget of a round */
+    unsigned n;                 /* operations in the round going on */
+    double secs;                /* ... and their seconds */
+    unsigned best_n;            /* the fastest round so far (0: none finished) */
+    double best_secs;
+};
+
+/* Starts the rounds of a loop whose budget is seconds. */
+void bench_rounds_start(struct bench_rounds *r, double seconds);
+/* Adds one operation that took secs. */
+void bench_rounds_add(struct bench_rounds *r, double secs);
+/*
+ * What the figure reports: the best round if one finished with at least 3 operations, else all
+ * total_n operations in total_secs (slow operations, such as RSA key generation).
+ */
+void bench_rounds_result(const struct bench_rounds *r, unsigned total_n, double total_secs,
+                         unsigned *n, double *secs);
+
 /* Seconds on the monotonic clock. */
 double bench_now(void);
 
@@ -41,6 +67,8 @@ bool bench_more(unsigned n, unsigned max, double spent, double seconds);
 
 /* Whether figure was asked for (--only lists prefixes of figure names). */
 bool bench_wanted(const struct bench_out *o, const char *figure);
+/* Whether some figure whose name starts with group may be wanted (for shared setup). */
+bool bench_wanted_group(const struct bench_out *o, const char *group);
 
 /*
  * Opens path for the CSV lines and writes the header (path NULL: no CSV), and maps the
@@ -56,12 +84,12 @@ void bench_cmds_add_since(const struct bench_out *o, const struct bench_cmds *be
                           struct bench_cmds *sum);
 
 /*
- * One result: n operations took secs, and sent cmds (NULL: not counted); scale is MiB per
- * operation for BENCH_MIB_S, else unused.
+ * One result: n operations took secs (scale is MiB per operation for BENCH_MIB_S, else
+ * unused); all cmd_ops operations of the loop sent cmds (NULL: not counted).
  */
 void bench_result(struct bench_out *o, const char *figure, enum bench_unit unit, unsigned n,
-                  double secs, double scale, const struct bench_cmds *cmds);
-/* A result given as the value itself (e.g. a median of n runs), in unit. */
+                  double secs, double scale, unsigned cmd_ops, const struct bench_cmds *cmds);
+/* A result given as the value itself (e.g. a median of n runs, which sent cmds), in unit. */
 void bench_value(struct bench_out *o, const char *figure, enum bench_unit unit, double value,
                  unsigned n, const struct bench_cmds *cmds);
 /* A figure that could not be measured, with the reason ("CKR_MECHANISM_INVALID in C_SignInit"). */
