@@ -249,6 +249,8 @@ static void bench_cold_start(struct p11 *p, const char *figure)
         return;
     }
     qsort(secs, n, sizeof secs[0], cmp_double);
+    fprintf(stderr, "bench_p11: %s: median of %u, from %.2f to %.2f ms\n", figure, n,
+            secs[0] * 1e3, secs[n - 1] * 1e3);
     bench_value(p->out, figure, BENCH_MS, secs[n / 2] * 1e3, n, &t.cmds);
 }
 
