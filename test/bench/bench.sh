@@ -168,12 +168,13 @@ function judge(f, v, r,    t, op, want, x) {
     split(t, parts, " "); op = parts[1]; want = parts[2]
     return ((op == ">=" && x + 0 >= want + 0) || (op == "<=" && x + 0 <= want + 0)) ? "ok" : "MISS"
 }
-# The change from the baseline run, and whether it is a regression of more than 10%.
+# The change from the baseline run, and whether it is a regression of more than 10% (times and
+# the flat-start ratio are better lower, rates higher).
 function versus(f, v, unit,    old, c) {
     old = bv[f]
     if (v == "" || old == "" || old + 0 <= 0) return "-"
     c = v / old
-    if (unit == "ms") return sprintf("%.2f%s", c, c > 1.1 ? " REGRESSED" : "")
+    if (unit == "ms" || unit == "x") return sprintf("%.2f%s", c, c > 1.1 ? " REGRESSED" : "")
     return sprintf("%.2f%s", c, c < 1 / 1.1 ? " REGRESSED" : "")
 }
 function row(f, mine, mst, lim, lst, unit, cmds, detail, shm, shmst,    r, j, tg, vs) {
