@@ -29,6 +29,8 @@
 #define CFB_IV 16                      /* one AES block */
 /* sessionKey || authValue; authValue is at most a TPM2B_AUTH's buffer. */
 #define HMAC_KEY_MAX (SESS_DIGEST + sizeof(TPMU_HA))
+/* Caller nonces drawn from the RNG at a time: one draw costs about as much as 32 bytes. */
+#define NONCE_POOL 32
 #define START_RETRIES 20
 
 struct sess {
@@ -47,7 +49,11 @@ struct sess {
     EVP_MD *md;                        /* SHA-256, fetched once */
     EVP_MD_CTX *md_ctx;                /* cpHash and rpHash, re-initialised per use */
     EVP_MAC *mac;                      /* HMAC, fetched once */
-    EVP_MAC_CTX *mac_ctx;              /* HMAC-SHA256: digest set once, re-keyed per use */
+    EVP_MAC_CTX *mac_ctx;              /* HMAC-SHA256: digest set once, keyed with mac_key */
+    uint8_t mac_key[HMAC_KEY_MAX];     /* the key mac_ctx holds: secret */
+    uint8_t nonces[NONCE_POOL * SESS_DIGEST]; /* fresh caller nonces, drawn in one go */
+    size_t nonces_left;
+    size_t mac_key_len;                /* 0: none yet */
     EVP_CIPHER *cipher;                /* AES-128-CFB (CFB128, as the TPM's CFB) */
     EVP_CIPHER_CTX *cipher_ctx;        /* re-initialised per parameter */
 };
@@ -108,6 +114,20 @@ static TSS2_RC new_nonce(TPM2B_NONCE *n)
         log_error("OpenSSL's RAND_bytes failed");
         return TSS2_ESYS_RC_GENERAL_FAILURE;
     }
+    return TSS2_RC_SUCCESS;
+}
+
+/* A nonce for one command, from the session's pool (nonces are public; only freshness counts). */
+static TSS2_RC pooled_nonce(struct sess *s, TPM2B_NONCE *n)
+{
+    if (s->nonces_left == 0) {
+        if (RAND_bytes(s->nonces, sizeof s->nonces) != 1)
+            return TSS2_ESYS_RC_GENERAL_FAILURE;
+        s->nonces_left = NONCE_POOL;
+    }
+    s->nonces_left--;
+    n->size = SESS_DIGEST;
+    memcpy(n->buffer, s->nonces + s->nonces_left * SESS_DIGEST, SESS_DIGEST);
     return TSS2_RC_SUCCESS;
 }
 
@@ -337,6 +357,25 @@ static size_t hmac_key(const struct sess *s, const TPM2B_AUTH *auth, uint8_t *ke
     return SESS_DIGEST + n;
 }
 
+/*
+ * Keys mac_ctx with key, unless it holds that key already: a command's HMACs and KDFa all use
+ * one key, and consecutive commands on one object too, so the key schedule (two hash blocks)
+ * is computed once, and each use re-initialises from it.
+ */
+static bool mac_keyed(struct sess *s, const uint8_t *key, size_t key_len)
+{
+    if (key_len == s->mac_key_len && key_len != 0 &&
+        CRYPTO_memcmp(key, s->mac_key, key_len) == 0)
+        return true;
+    s->mac_key_len = 0;
+    if (key_len == 0 || key_len > sizeof s->mac_key ||
+        EVP_MAC_init(s->mac_ctx, key, key_len, NULL) != 1)
+        return false;
+    memcpy(s->mac_key, key, key_len);
+    s->mac_key_len = key_len;
+    return true;
+}
+
 /* HMAC(key, hash || nonceNewer || nonceOlder || attributes), the command and response shape. */
 static bool session_hmac(struct sess *s, const uint8_t *key, size_t key_len,
                          const uint8_t *hash, const TPM2B_NONCE *newer,
@@ -345,7 +384,7 @@ static bool session_hmac(struct sess *s, const uint8_t *key, size_t key_len,
     uint8_t a = (uint8_t)attrs;
     size_t len = 0;
 
-    return EVP_MAC_init(s->mac_ctx, key, key_len, NULL) == 1 &&
+    return mac_keyed(s, key, key_len) && EVP_MAC_init(s->mac_ctx, NULL, 0, NULL) == 1 &&
            EVP_MAC_update(s->mac_ctx, hash, SESS_DIGEST) == 1 &&
            EVP_MAC_update(s->mac_ctx, newer->buffer, newer->size) == 1 &&
            EVP_MAC_update(s->mac_ctx, older->buffer, older->size) == 1 &&
@@ -381,8 +420,9 @@ static bool cfb(struct sess *s, const uint8_t *key, size_t key_len, const TPM2B_
     int out_len = 0;
     bool ok;
 
-    ok = kdfa(SESS_HASH, key, key_len, "CFB", newer->buffer, newer->size, older->buffer,
-              older->size, kiv, sizeof kiv * 8) &&
+    ok = mac_keyed(s, key, key_len) &&
+         kdfa_keyed(s->mac_ctx, "CFB", newer->buffer, newer->size, older->buffer, older->size,
+                    kiv, sizeof kiv * 8) &&
          EVP_CipherInit_ex2(s->cipher_ctx, s->cipher, kiv, kiv + CFB_KEY, encrypt ? 1 : 0,
                             NULL) == 1 &&
          EVP_CipherUpdate(s->cipher_ctx, buf, &out_len, buf, (int)len) == 1 &&
@@ -551,7 +591,7 @@ TSS2_RC sess_run(struct tpm *t, struct sess *s, TPM2_CC cc, const struct sess_au
     if (s->out_of_step)
         return TSS2_ESYS_RC_INVALID_SESSIONS;
     if ((rc = check_auth_args(a)) != TSS2_RC_SUCCESS ||
-        (rc = new_nonce(&s->nonce_caller)) != TSS2_RC_SUCCESS)
+        (rc = pooled_nonce(s, &s->nonce_caller)) != TSS2_RC_SUCCESS)
         return rc;
     /* The TPM's view: "decrypt" what we encrypted, "encrypt" what it sends back. */
     if (flags & SESS_ENCRYPT_CMD)
