@@ -9,6 +9,9 @@
 #include "token/attr_rules.h"
 #include "token/keycache.h"
 #include "token/op.h"
+#include <tss2/tss2_tpm2_types.h>
+
+#include "tpm/alg.h"
 #include "tpm/tpm.h"
 #include "util/lock.h"
 #include "util/log.h"
@@ -16,10 +19,21 @@
 const uint8_t fake_seed[32] = { 0x5e, 0xed, 1, 2, 3, 4, 5, 6, 7, 8 };
 const uint8_t fake_secret[32] = { 0x5e, 0xc2, 0xe7, 1, 2, 3, 4, 5, 6, 7 };
 
+/*
+ * The TPM's objects as this file sees them (the real struct tpm_obj is tpm/'s own and never
+ * meets these): keys know their signature size, sequences their hash.
+ */
+struct tpm_obj {
+    size_t sig_len;       /* keys: modulus size, or r || s */
+    uint16_t hash;        /* sequences */
+};
+
 /* Not dereferenced by anything that is not replaced here. */
-static char tpm_stand_in, primary_stand_in;
+static char tpm_stand_in;
+static struct tpm_obj primary_stand_in, key_objs[FAKE_OBJECTS];
 #define FAKE_TPM ((struct tpm *)&tpm_stand_in)
-#define FAKE_PRIMARY ((struct tpm_obj *)&primary_stand_in)
+#define FAKE_PRIMARY (&primary_stand_in)
+#define SEQ_CTX_LEN 5     /* a saved sequence: its hash (u16 BE) and "ctx" */
 
 static struct module module;
 static struct token token;
@@ -181,6 +195,25 @@ CK_RV __wrap_tpm_seq_restore(struct tpm *t, const uint8_t *ctx, size_t ctx_len,
 CK_RV __wrap_tpm_seq_save(struct tpm *t, struct tpm_obj *seq, uint8_t **out, size_t *out_len,
                           uint8_t *auth, size_t *auth_len);
 void __wrap_tpm_obj_close(struct tpm *t, struct tpm_obj *o);
+CK_RV __wrap_tpm_hash_start(struct tpm *t, struct tpm_obj *salt, uint16_t hash,
+                            struct tpm_obj **seq);
+CK_RV __wrap_tpm_hmac_start(struct tpm *t, struct tpm_obj *key, uint16_t hash,
+                            struct tpm_obj **seq);
+CK_RV __wrap_tpm_seq_update(struct tpm *t, struct tpm_obj *seq, const uint8_t *data, size_t len);
+CK_RV __wrap_tpm_seq_complete(struct tpm *t, struct tpm_obj *seq, const uint8_t *data,
+                              size_t len, uint8_t *out, size_t *out_len);
+CK_RV __wrap_tpm_hash(struct tpm *t, struct tpm_obj *salt, uint16_t hash, const uint8_t *data,
+                      size_t len, uint8_t *out, size_t *out_len);
+CK_RV __wrap_tpm_hmac(struct tpm *t, struct tpm_obj *key, uint16_t hash, const uint8_t *data,
+                      size_t len, uint8_t *out, size_t *out_len);
+CK_RV __wrap_tpm_sign(struct tpm *t, struct tpm_obj *key, enum tpm_sig_scheme scheme,
+                      uint16_t hash, const uint8_t *digest, size_t digest_len, uint8_t *sig,
+                      size_t *sig_len);
+CK_RV __wrap_tpm_rsa_decrypt(struct tpm *t, struct tpm_obj *key, enum tpm_rsa_padding padding,
+                             uint16_t hash, const uint8_t *label, size_t label_len,
+                             const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len);
+CK_RV __wrap_tpm_cipher(struct tpm *t, struct tpm_obj *key, bool decrypt, uint16_t mode,
+                        uint8_t *iv, size_t iv_len, const uint8_t *in, size_t len, uint8_t *out);
 CK_RV __wrap_tpm_key_create(struct tpm *t, struct tpm_obj *parent,
                             const struct tpm_key_spec *spec, const uint8_t *auth,
                             size_t auth_len, const struct tpm_key_public *pub,
@@ -261,34 +294,170 @@ CK_RV __wrap_tpm_boots(struct tpm *t, bool fresh, uint64_t *boots)
     return CKR_OK;
 }
 
-/* A sequence "loads" from any non-empty context: what the TPM would refuse is not ours. */
+/* A TPM contract the token layer broke: a bug of the module, so the fuzzer must hear of it. */
+static void contract(bool ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "fuzz fake: the token layer broke a TPM layer contract: %s\n", what);
+        abort();
+    }
+}
+
+static CK_RV new_seq(uint16_t hash, struct tpm_obj **seq)
+{
+    if (tpm_hash_size(hash) == 0)
+        return CKR_MECHANISM_INVALID;
+    if ((*seq = calloc(1, sizeof **seq)) == NULL)
+        return CKR_HOST_MEMORY;
+    (*seq)->hash = hash;
+    return CKR_OK;
+}
+
+/* A sequence "loads" from a context that names a hash: what else the TPM checks is not ours. */
 CK_RV __wrap_tpm_seq_restore(struct tpm *t, const uint8_t *ctx, size_t ctx_len,
                              const uint8_t *auth, size_t auth_len, struct tpm_obj **seq)
 {
-    uint8_t *copy;
-
-    if (ctx_len == 0 || (copy = malloc(ctx_len)) == NULL)
+    if (ctx_len < 2 || new_seq((uint16_t)(ctx[0] << 8 | ctx[1]), seq) != CKR_OK)
         return CKR_SAVED_STATE_INVALID;
-    memcpy(copy, ctx, ctx_len);
-    *seq = (struct tpm_obj *)copy;
     return CKR_OK;
 }
 
 CK_RV __wrap_tpm_seq_save(struct tpm *t, struct tpm_obj *seq, uint8_t **out, size_t *out_len,
                           uint8_t *auth, size_t *auth_len)
 {
-    if ((*out = malloc(4)) == NULL)
+    contract(seq != NULL, "save of no sequence");
+    if ((*out = malloc(SEQ_CTX_LEN)) == NULL)
         return CKR_HOST_MEMORY;
-    memcpy(*out, "ctx", 4);
-    *out_len = 4;
+    (*out)[0] = (uint8_t)(seq->hash >> 8);
+    (*out)[1] = (uint8_t)seq->hash;
+    memcpy(*out + 2, "ctx", 3);
+    *out_len = SEQ_CTX_LEN;
     *auth_len = 0;
+    return CKR_OK;
+}
+
+CK_RV __wrap_tpm_hash_start(struct tpm *t, struct tpm_obj *salt, uint16_t hash,
+                            struct tpm_obj **seq)
+{
+    return new_seq(hash, seq);
+}
+
+CK_RV __wrap_tpm_hmac_start(struct tpm *t, struct tpm_obj *key, uint16_t hash,
+                            struct tpm_obj **seq)
+{
+    return new_seq(hash, seq);
+}
+
+CK_RV __wrap_tpm_seq_update(struct tpm *t, struct tpm_obj *seq, const uint8_t *data, size_t len)
+{
+    contract(seq != NULL, "update of no sequence");
+    return CKR_OK;
+}
+
+/* A digest of hash into out, as TPM2_Hash, TPM2_HMAC and TPM2_SequenceComplete give one. */
+static CK_RV digest_out(uint16_t hash, size_t len, uint8_t *out, size_t *out_len)
+{
+    size_t size = tpm_hash_size(hash);
+
+    contract(len <= 1024, "more than one TPM buffer for a one-command digest");
+    if (size == 0)
+        return CKR_MECHANISM_INVALID;
+    if (*out_len < size)
+        return CKR_BUFFER_TOO_SMALL;
+    memset(out, 0x33, size);
+    *out_len = size;
+    return CKR_OK;
+}
+
+CK_RV __wrap_tpm_seq_complete(struct tpm *t, struct tpm_obj *seq, const uint8_t *data,
+                              size_t len, uint8_t *out, size_t *out_len)
+{
+    contract(seq != NULL, "completion of no sequence");
+    return digest_out(seq->hash, len, out, out_len);
+}
+
+CK_RV __wrap_tpm_hash(struct tpm *t, struct tpm_obj *salt, uint16_t hash, const uint8_t *data,
+                      size_t len, uint8_t *out, size_t *out_len)
+{
+    return digest_out(hash, len, out, out_len);
+}
+
+CK_RV __wrap_tpm_hmac(struct tpm *t, struct tpm_obj *key, uint16_t hash, const uint8_t *data,
+                      size_t len, uint8_t *out, size_t *out_len)
+{
+    return digest_out(hash, len, out, out_len);
+}
+
+CK_RV __wrap_tpm_sign(struct tpm *t, struct tpm_obj *key, enum tpm_sig_scheme scheme,
+                      uint16_t hash, const uint8_t *digest, size_t digest_len, uint8_t *sig,
+                      size_t *sig_len)
+{
+    contract(key != NULL && key->sig_len > 0, "signing with no key");
+    if (*sig_len < key->sig_len) {
+        *sig_len = key->sig_len;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    if (hash != 0 && digest_len != tpm_hash_size(hash))
+        return CKR_DATA_LEN_RANGE;
+    memset(sig, 0x11, key->sig_len);
+    *sig_len = key->sig_len;
+    return CKR_OK;
+}
+
+/*
+ * Raw: the block as it came. Padded: the block's first byte must be 0 and its last says the
+ * message's length, so the fuzzer decides what the unpadding gives.
+ */
+CK_RV __wrap_tpm_rsa_decrypt(struct tpm *t, struct tpm_obj *key, enum tpm_rsa_padding padding,
+                             uint16_t hash, const uint8_t *label, size_t label_len,
+                             const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
+{
+    size_t k, n;
+
+    contract(key != NULL && key->sig_len > 11, "decryption with no RSA key");
+    k = key->sig_len;
+    if (in_len != k)
+        return CKR_ENCRYPTED_DATA_LEN_RANGE;
+    if (padding == TPM_RSA_RAW) {
+        if (*out_len < k)
+            return CKR_BUFFER_TOO_SMALL;
+        memcpy(out, in, k);
+        *out_len = k;
+        return CKR_OK;
+    }
+    n = in[k - 1] % (k - 11);
+    if (in[0] != 0)
+        return CKR_ENCRYPTED_DATA_INVALID;
+    if (*out_len < n)
+        return CKR_BUFFER_TOO_SMALL;
+    memcpy(out, in + k - n, n);
+    *out_len = n;
+    return CKR_OK;
+}
+
+/* A cipher that is its own inverse (XOR), with the TPM layer's length rules. */
+CK_RV __wrap_tpm_cipher(struct tpm *t, struct tpm_obj *key, bool decrypt, uint16_t mode,
+                        uint8_t *iv, size_t iv_len, const uint8_t *in, size_t len, uint8_t *out)
+{
+    bool block = mode == TPM2_ALG_CBC || mode == TPM2_ALG_ECB;
+
+    if (iv_len != (mode == TPM2_ALG_ECB ? 0 : 16) || (iv_len > 0 && iv == NULL))
+        return CKR_MECHANISM_PARAM_INVALID;
+    if (block && len % 16 != 0)
+        return decrypt ? CKR_ENCRYPTED_DATA_LEN_RANGE : CKR_DATA_LEN_RANGE;
+    for (size_t i = 0; i < len; i++)
+        out[i] = in[i] ^ 0x5a;
+    if (iv_len > 0)
+        iv[15]++;
     return CKR_OK;
 }
 
 void __wrap_tpm_obj_close(struct tpm *t, struct tpm_obj *o)
 {
-    if (o != FAKE_PRIMARY)
-        free(o);
+    /* Only sequences are closed through here: keys go back to the (fake) key cache. */
+    contract(o != FAKE_PRIMARY && (o < key_objs || o >= key_objs + FAKE_OBJECTS),
+             "closing a key or the primary");
+    free(o);
 }
 
 /* The TPM is full: the paths up to the TPM call are what is fuzzed. */
@@ -373,14 +542,16 @@ CK_RV __wrap_keycache_get(struct module *m, struct session *s, struct object *o,
 
     if (k == NULL)
         return CKR_HOST_MEMORY;
+    contract(o->handle > 0 && o->handle < FAKE_OBJECTS, "a key the fake does not have");
     k->tpm = FAKE_TPM;
-    k->obj = FAKE_PRIMARY;
+    k->obj = &key_objs[o->handle];
     k->tok = &token;
     k->refs = 1;
     if ((kt == CKK_RSA || kt == CKK_EC) && object_public_from_attrs(&o->attrs, &k->pub) != CKR_OK) {
         free(k);
         return CKR_DEVICE_ERROR;
     }
+    k->obj->sig_len = k->pub.type == TPM_KEY_EC ? 2 * k->pub.coord_len : k->pub.modulus_len;
     *out = k;
     return CKR_OK;
 }

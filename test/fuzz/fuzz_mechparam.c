@@ -2,7 +2,8 @@
  * Fuzz target: mechanisms and their parameters through C_*Init (token/op: the mechanism
  * table, the key checks and each family's parameter checks: PSS, OAEP, IVs, CTR counter
  * blocks, HMAC lengths), on a session of the fake token (fake.c). An operation that starts
- * is saved (C_GetOperationState) and the state given back (C_SetOperationState).
+ * is saved (C_GetOperationState) and the state given back (C_SetOperationState), then data
+ * goes through it (drive.h: the rest of the input).
  *
  *   byte 0   the operation kind (mod 5: encrypt, decrypt, digest, sign, verify)
  *   byte 1   the key handle (fake objects; 0 and >= 8 are not objects)
@@ -19,14 +20,13 @@
  */
 #include "config.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/drive.h"
 #include "fuzz/fake.h"
 #include "fuzz/fuzz.h"
 #include "token/op.h"
-#include "token/opstate.h"
 
 /* Everything the parameters point to, each in a buffer of its exact length. */
 struct params {
@@ -116,28 +116,6 @@ static void params_read(struct fuzz_in *in, struct params *pa)
     pa->mech.pParameter = &pa->s;
 }
 
-/* Saves what started and gives it back, with the keys it was made with. */
-static void save_and_restore(struct module *m, enum op_kind kind, CK_OBJECT_HANDLE key)
-{
-    bool crypt = kind == OP_ENCRYPT || kind == OP_DECRYPT;
-    CK_ULONG len = 0;
-    uint8_t *state;
-    CK_RV rv;
-
-    if (opstate_get(m, FAKE_SESSION, NULL, &len) != CKR_OK || (state = malloc(len)) == NULL)
-        return;
-    if (kind == OP_DIGEST)
-        key = CK_INVALID_HANDLE;
-    /* A state just saved, with the keys it names, must restore. */
-    if (opstate_get(m, FAKE_SESSION, state, &len) == CKR_OK &&
-        (rv = opstate_set(m, FAKE_SESSION, state, len, crypt ? key : CK_INVALID_HANDLE,
-                          crypt ? CK_INVALID_HANDLE : key)) != CKR_OK) {
-        fprintf(stderr, "a saved state does not restore: 0x%lx\n", (unsigned long)rv);
-        abort();
-    }
-    free(state);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fuzz_in in;
@@ -152,7 +130,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fake_reset(fuzz_take(&in, 1) & 1 ? LOGIN_USER : LOGIN_NONE, false);
     params_read(&in, &pa);
     if (fuzz_report("C_*Init", op_init(fake_module(), FAKE_SESSION, kind, &pa.mech, key)) == CKR_OK)
-        save_and_restore(fake_module(), kind, key);
+    {
+        drive_save_restore(kind, key);
+        drive_ops(&in, kind, key);
+    }
     free(pa.raw);
     free(pa.source);
     fake_reset(LOGIN_NONE, false);

@@ -5,14 +5,17 @@
  *
  *   byte 0   bit 0: 0 = the rest is the state as the application hands it over (the MAC
  *                       check and what precedes it);
- *                   1 = the rest is u16 header length (LE), the header, then the records in
- *                       the clear: this target seals the records (with the token secret when
- *                       the header's flags byte says so) and MACs the whole with the fake
- *                       token's keys, so the parser behind the MAC sees the fuzzer's bytes;
+ *                   1 = u16 header length (LE), the header, u16 length of the records and
+ *                       the records in the clear: this target seals the records (with the
+ *                       token secret when the header's flags byte says so) and MACs the whole
+ *                       with the fake token's keys, so the parser behind the MAC sees the
+ *                       fuzzer's bytes; then u8 an operation kind (mod 5) and the data steps
+ *                       drive.h runs through it;
  *            bit 1: the user is logged in; bit 2: read/write session.
  *   byte 1   hEncryptionKey, byte 2 hAuthenticationKey (fake object handles; 0 = none).
  *
- * A state that restores is saved again (C_GetOperationState) and the operations ended.
+ * A state that restores is saved again (C_GetOperationState), data goes through it, and the
+ * operations are ended.
  */
 #include "config.h"
 
@@ -22,6 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "fuzz/drive.h"
 #include "fuzz/fake.h"
 #include "fuzz/fuzz.h"
 #include "token/opstate.h"
@@ -76,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *head, *body;
     size_t head_len, body_len, state_len;
     CK_OBJECT_HANDLE enc, auth;
+    enum op_kind kind;
 
     fake_init();
     fuzz_in_init(&in, data, size);
@@ -85,18 +90,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fake_reset(mode & 2 ? LOGIN_USER : LOGIN_NONE, mode & 4);
     if (mode & 1) {
         head = fuzz_take_bytes(&in, (size_t)fuzz_take(&in, 2), &head_len);
-        body = fuzz_take_bytes(&in, in.left, &body_len);
+        body = fuzz_take_bytes(&in, (size_t)fuzz_take(&in, 2), &body_len);
         if ((state = seal_state(head, head_len, body, body_len, &state_len)) == NULL)
             return 0;
     } else {
-        state_len = in.left;
+        head = fuzz_take_bytes(&in, in.left, &state_len);
         if ((state = malloc(state_len + 1)) == NULL)
             return 0;
-        memcpy(state, in.p, state_len);
+        memcpy(state, head, state_len);
     }
     if (fuzz_report("C_SetOperationState",
-                    opstate_set(fake_module(), FAKE_SESSION, state, state_len, enc, auth)) == CKR_OK)
+                    opstate_set(fake_module(), FAKE_SESSION, state, state_len, enc, auth)) ==
+        CKR_OK) {
         save_again(fake_module());
+        kind = (enum op_kind)(fuzz_take(&in, 1) % OP_KINDS);
+        drive_ops(&in, kind, kind == OP_ENCRYPT || kind == OP_DECRYPT ? enc : auth);
+    }
     free(state);
     fake_reset(LOGIN_NONE, false);
     return 0;

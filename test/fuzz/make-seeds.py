@@ -162,41 +162,72 @@ for name, (call, who, which, body) in template_seeds.items():
     write("template", name, bytes([call, who, which]) + body)
 
 
-# ---- fuzz_mechparam: kind, key, login, mechanism, shape, parameters
+def step(call, out_size, data=b"", sig=b""):
+    """A drive.h step: call (0 update, 1 final, 2 single, 3 save/restore; | 0x10 NULL out)."""
+    return bytes([call]) + struct.pack("<HH", out_size, len(data)) + data + \
+        struct.pack("<H", len(sig)) + sig
+
+
+UPDATE, FINAL, SINGLE, SAVE, NULL_OUT = 0, 1, 2, 3, 0x10
+pad4 = bytes(28) + bytes([4 ^ 0x5A] * 4)   # decrypts (XOR 0x5a in fake.c) to padding 04 04 04 04
+oaep_block = b"\0" + bytes(254) + bytes([10])   # fake.c: "unpads" to the last 10 bytes
+
+# ---- fuzz_mechparam: kind, key, login, mechanism, shape, parameters, then drive.h's steps
 def mech(kind, key, login, m, shape, params=b""):
     return bytes([kind, key, login]) + struct.pack("<IB", CKM[m], shape) + params
 
 
 pss = struct.pack("<IIH", CKM["SHA256"], CKG_MGF1_SHA256, 32)
 mech_seeds = {
-    "digest-sha256": mech(OP_DIGEST, 0, 0, "SHA256", 0, struct.pack("<H", 0)),
+    "digest-sha256": mech(OP_DIGEST, 0, 0, "SHA256", 0, struct.pack("<H", 0))
+    + step(UPDATE, 0, bytes(2000)) + step(SAVE, 0) + step(UPDATE, 0, b"abc")
+    + step(FINAL | NULL_OUT, 0) + step(FINAL, 32),
+    "digest-single": mech(OP_DIGEST, 0, 0, "SHA256", 0, struct.pack("<H", 0))
+    + step(SINGLE, 31, b"abc") + step(SINGLE, 32, b"abc"),
     "aes-cbc-encrypt": mech(OP_ENCRYPT, FAKE_AES, 1, "AES_CBC", 1,
-                            struct.pack("<H", 16) + bytes(range(16))),
+                            struct.pack("<H", 16) + bytes(range(16)))
+    + step(UPDATE, 32, bytes(20)) + step(SAVE, 0) + step(UPDATE, 16, bytes(12))
+    + step(FINAL, 16),
     "aes-cbc-pad-decrypt": mech(OP_DECRYPT, FAKE_AES, 1, "AES_CBC_PAD", 1,
-                                struct.pack("<H", 16) + bytes(16)),
+                                struct.pack("<H", 16) + bytes(16))
+    + step(UPDATE, 32, pad4) + step(SAVE, 0) + step(FINAL | NULL_OUT, 0) + step(FINAL, 16),
+    "aes-cbc-pad-single": mech(OP_DECRYPT, FAKE_AES, 1, "AES_CBC_PAD", 1,
+                               struct.pack("<H", 16) + bytes(16))
+    + step(SINGLE | NULL_OUT, 0, pad4) + step(SINGLE, 28, pad4),
     "aes-ecb": mech(OP_ENCRYPT, FAKE_AES, 1, "AES_ECB", 0, struct.pack("<H", 0)),
-    "aes-ctr": mech(OP_ENCRYPT, FAKE_AES, 1, "AES_CTR", 4, bytes([32]) + bytes(15) + b"\x01"),
+    "aes-ctr": mech(OP_ENCRYPT, FAKE_AES, 1, "AES_CTR", 4, bytes([32]) + bytes(15) + b"\x01")
+    + step(UPDATE, 5, bytes(5)) + step(SAVE, 0) + step(UPDATE, 40, bytes(30)) + step(FINAL, 0),
     "aes-cfb": mech(OP_DECRYPT, FAKE_AES, 1, "AES_CFB128", 1,
                     struct.pack("<H", 16) + bytes(16)),
-    "hmac-sign": mech(OP_SIGN, FAKE_HMAC, 1, "SHA256_HMAC", 0, struct.pack("<H", 0)),
+    "hmac-sign": mech(OP_SIGN, FAKE_HMAC, 1, "SHA256_HMAC", 0, struct.pack("<H", 0))
+    + step(UPDATE, 0, bytes(1500)) + step(SAVE, 0) + step(FINAL, 32),
     "hmac-general-verify": mech(OP_VERIFY, FAKE_HMAC, 1, "SHA256_HMAC_GENERAL", 5,
-                                struct.pack("<Q", 16)),
-    "pss-sign": mech(OP_SIGN, FAKE_RSA_PRIV, 1, "RSA_PKCS_PSS", 2, pss),
-    "sha256-pss-verify": mech(OP_VERIFY, FAKE_RSA_PUB, 0, "SHA256_RSA_PKCS_PSS", 2, pss),
+                                struct.pack("<Q", 16))
+    + step(SINGLE, 0, b"data", bytes([0x33] * 16)),
+    "pss-sign": mech(OP_SIGN, FAKE_RSA_PRIV, 1, "RSA_PKCS_PSS", 2, pss)
+    + step(SINGLE, 256, bytes(32)),
+    "sha256-pss-verify": mech(OP_VERIFY, FAKE_RSA_PUB, 0, "SHA256_RSA_PKCS_PSS", 2, pss)
+    + step(UPDATE, 0, b"data") + step(FINAL, 0, b"", bytes(256)),
     "oaep-encrypt": mech(OP_ENCRYPT, FAKE_RSA_PUB, 0, "RSA_PKCS_OAEP", 3,
                          struct.pack("<IIIBH", CKM["SHA256"], CKG_MGF1_SHA256,
                                      CKZ_DATA_SPECIFIED, 0, 3) + b"abc"),
     "oaep-decrypt-label": mech(OP_DECRYPT, FAKE_RSA_PRIV, 1, "RSA_PKCS_OAEP", 3,
                                struct.pack("<IIIBH", CKM["SHA256"], CKG_MGF1_SHA256,
-                                           CKZ_DATA_SPECIFIED, 0, 4) + b"lbl\0"),
+                                           CKZ_DATA_SPECIFIED, 0, 4) + b"lbl\0")
+    + step(SINGLE | NULL_OUT, 0, oaep_block) + step(SINGLE, 9, oaep_block)
+    + step(SINGLE, 10, oaep_block),
     "oaep-null-source": mech(OP_DECRYPT, FAKE_RSA_PRIV, 1, "RSA_PKCS_OAEP", 3,
                              struct.pack("<IIIBH", CKM["SHA256"], CKG_MGF1_SHA256,
                                          CKZ_DATA_SPECIFIED, 1, 8)),
-    "rsa-pkcs-sign": mech(OP_SIGN, FAKE_RSA_PRIV, 1, "SHA256_RSA_PKCS", 0, struct.pack("<H", 0)),
-    "rsa-x509-decrypt": mech(OP_DECRYPT, FAKE_RSA_PRIV, 1, "RSA_X_509", 0, struct.pack("<H", 0)),
-    "ecdsa-sign": mech(OP_SIGN, FAKE_EC_PRIV, 1, "ECDSA", 0, struct.pack("<H", 0)),
+    "rsa-pkcs-sign": mech(OP_SIGN, FAKE_RSA_PRIV, 1, "SHA256_RSA_PKCS", 0, struct.pack("<H", 0))
+    + step(UPDATE, 0, b"abc") + step(FINAL, 256),
+    "rsa-x509-decrypt": mech(OP_DECRYPT, FAKE_RSA_PRIV, 1, "RSA_X_509", 0, struct.pack("<H", 0))
+    + step(UPDATE, 0, bytes(100)) + step(UPDATE, 0, bytes(156)) + step(FINAL, 256),
+    "ecdsa-sign": mech(OP_SIGN, FAKE_EC_PRIV, 1, "ECDSA", 0, struct.pack("<H", 0))
+    + step(SINGLE, 64, bytes(32)),
     "ecdsa-sha256-verify": mech(OP_VERIFY, FAKE_EC_PUB, 0, "ECDSA_SHA256", 0,
-                                struct.pack("<H", 0)),
+                                struct.pack("<H", 0))
+    + step(SINGLE, 0, b"data", bytes([1] * 64)),
 }
 for name, data in mech_seeds.items():
     write("mechparam", name, data)
@@ -233,20 +264,27 @@ def cipher_state(iv, held=b"", used=16, blocks_left=2**64 - 1):
     return iv + blob(held) + bytes(16) + bytes([used]) + bytes(16) + struct.pack(">Q", blocks_left)
 
 
-def sealed_input(mode, enc, auth, head, body):
-    return bytes([mode | 1, enc, auth]) + struct.pack("<H", len(head)) + head + body
+def sealed_input(mode, enc, auth, head, body, kind=None, steps=b""):
+    out = bytes([mode | 1, enc, auth]) + struct.pack("<H", len(head)) + head
+    out += struct.pack("<H", len(body)) + body
+    return out + (bytes([kind]) + steps if kind is not None else b"")
+
+
 
 
 USE_NONE, USE_ENC, USE_AUTH = 0, 1, 2
+SHA256_CTX = b"\x00\x0bctx"   # fake.c's saved sequence: the hash (TPM2_ALG_SHA256), "ctx"
 iv = bytes(range(16))
 ctr = ulong(32) + bytes(15) + b"\x01"
 opstate_seeds = {
     "digest": sealed_input(0, 0, 0, header(False, [(OP_DIGEST, USE_NONE, 0)]),
                            record("SHA256", b"", 1, hashing_state(held=b"abc"))),
     "digest-sequence": sealed_input(0, 0, 0, header(False, [(OP_DIGEST, USE_NONE, 0)]),
-                                    record("SHA256", b"", 1, hashing_state(b"ctx\0"))),
+                                    record("SHA256", b"", 1, hashing_state(SHA256_CTX)),
+                                    OP_DIGEST, step(UPDATE, 0, bytes(100)) + step(FINAL, 32)),
     "aes-cbc-encrypt": sealed_input(2, FAKE_AES, 0, header(True, [(OP_ENCRYPT, USE_ENC, FAKE_AES)]),
-                                    record("AES_CBC", iv, 1, cipher_state(iv, b"0123"))),
+                                    record("AES_CBC", iv, 1, cipher_state(iv, b"0123")),
+                                    OP_ENCRYPT, step(UPDATE, 16, bytes(12)) + step(FINAL, 16)),
     "aes-cbc-pad-decrypt": sealed_input(
         2, FAKE_AES, 0, header(True, [(OP_DECRYPT, USE_ENC, FAKE_AES)]),
         record("AES_CBC_PAD", iv, 1, cipher_state(iv, bytes(16)))),
@@ -254,13 +292,14 @@ opstate_seeds = {
                                     record("AES_CTR", ctr, 1, cipher_state(iv, used=5,
                                                                            blocks_left=7))),
     "hmac-sign": sealed_input(2, 0, FAKE_HMAC, header(True, [(OP_SIGN, USE_AUTH, FAKE_HMAC)]),
-                              record("SHA256_HMAC", b"", 1, hashing_state(b"ctx\0", b"x"))),
+                              record("SHA256_HMAC", b"", 1, hashing_state(SHA256_CTX, b"x")),
+                              OP_SIGN, step(SAVE, 0) + step(FINAL, 32)),
     "hmac-verify": sealed_input(2, 0, FAKE_HMAC, header(True, [(OP_VERIFY, USE_AUTH, FAKE_HMAC)]),
                                 record("SHA256_HMAC_GENERAL", ulong(16), 0, hashing_state())),
     "rsa-pss-sign": sealed_input(
         2, 0, FAKE_RSA_PRIV, header(True, [(OP_SIGN, USE_AUTH, FAKE_RSA_PRIV)]),
         record("SHA256_RSA_PKCS_PSS", struct.pack("<QQQ", CKM["SHA256"], CKG_MGF1_SHA256, 32),
-               1, hashing_state(b"ctx\0"))),
+               1, hashing_state(SHA256_CTX))),
     "digest-encrypt": sealed_input(
         2, FAKE_AES, 0, header(True, [(OP_ENCRYPT, USE_ENC, FAKE_AES), (OP_DIGEST, USE_NONE, 0)]),
         record("AES_ECB", b"", 0, cipher_state(bytes(16)))
