@@ -11,21 +11,29 @@
 
 #define MAX_STEPS 8
 
-void drive_save_restore(enum op_kind kind, CK_OBJECT_HANDLE key)
+/* Whether the session's operation of kind uses a key (which C_SetOperationState then needs). */
+static bool keyed(enum op_kind kind)
+{
+    const struct op *op = fake_session()->ops[kind];
+
+    return op != NULL && op->has_key_id;
+}
+
+void drive_save_restore(CK_OBJECT_HANDLE enc_key, CK_OBJECT_HANDLE auth_key)
 {
     struct module *m = fake_module();
-    bool crypt = kind == OP_ENCRYPT || kind == OP_DECRYPT;
     CK_ULONG len = 0;
     uint8_t *state;
     CK_RV rv;
 
-    if (kind == OP_DIGEST)
-        key = CK_INVALID_HANDLE;
+    if (!keyed(OP_ENCRYPT) && !keyed(OP_DECRYPT))
+        enc_key = CK_INVALID_HANDLE;
+    if (!keyed(OP_SIGN) && !keyed(OP_VERIFY))
+        auth_key = CK_INVALID_HANDLE;
     if (opstate_get(m, FAKE_SESSION, NULL, &len) != CKR_OK || (state = malloc(len)) == NULL)
         return;
     if (opstate_get(m, FAKE_SESSION, state, &len) == CKR_OK &&
-        (rv = opstate_set(m, FAKE_SESSION, state, len, crypt ? key : CK_INVALID_HANDLE,
-                          crypt ? CK_INVALID_HANDLE : key)) != CKR_OK) {
+        (rv = opstate_set(m, FAKE_SESSION, state, len, enc_key, auth_key)) != CKR_OK) {
         fprintf(stderr, "a saved state does not restore: 0x%lx\n", (unsigned long)rv);
         abort();
     }
@@ -44,7 +52,8 @@ static uint8_t *take_exact(struct fuzz_in *in, size_t *len)
     return copy;
 }
 
-static void step(struct fuzz_in *in, enum op_kind kind, CK_OBJECT_HANDLE key)
+static void step(struct fuzz_in *in, enum op_kind kind, CK_OBJECT_HANDLE enc_key,
+                 CK_OBJECT_HANDLE auth_key)
 {
     struct module *m = fake_module();
     bool crypt = kind == OP_ENCRYPT || kind == OP_DECRYPT;
@@ -56,6 +65,14 @@ static void step(struct fuzz_in *in, enum op_kind kind, CK_OBJECT_HANDLE key)
     sig = take_exact(in, &sig_len);
     if (!(call & 0x10) && (out = malloc(out_len > 0 ? out_len : 1)) == NULL)
         abort();
+    if ((call & 0x20) && data_len == 0) {
+        free(data);
+        data = NULL;
+    }
+    if ((call & 0x20) && sig_len == 0) {
+        free(sig);
+        sig = NULL;
+    }
     switch (call % 4) {
     case 0:
         fuzz_report("C_*Update", op_update(m, FAKE_SESSION, kind, data, data_len,
@@ -75,7 +92,7 @@ static void step(struct fuzz_in *in, enum op_kind kind, CK_OBJECT_HANDLE key)
                                     &out_len));
         break;
     default:
-        drive_save_restore(kind, key);
+        drive_save_restore(enc_key, auth_key);
         break;
     }
     free(out);
@@ -83,8 +100,9 @@ static void step(struct fuzz_in *in, enum op_kind kind, CK_OBJECT_HANDLE key)
     free(sig);
 }
 
-void drive_ops(struct fuzz_in *in, enum op_kind kind, CK_OBJECT_HANDLE key)
+void drive_ops(struct fuzz_in *in, enum op_kind kind, CK_OBJECT_HANDLE enc_key,
+               CK_OBJECT_HANDLE auth_key)
 {
     for (int i = 0; i < MAX_STEPS && in->left > 0; i++)
-        step(in, kind, key);
+        step(in, kind, enc_key, auth_key);
 }

@@ -12,15 +12,17 @@
 #include "token/op.h"
 
 /*
- * Each step: u8 call (mod 4: update, final, single, save and restore; bit 4: output NULL),
+ * Each step: u8 call (mod 4: update, final, single, save and restore; bit 4: output NULL;
+ * bit 5: empty data and signature given as NULL, which the entry points let through),
  * u16 output size, u16 data length and the data, u16 signature length and the signature
  * (verify's final and single-part call). At most 8 steps.
  */
-void drive_ops(struct fuzz_in *in, enum op_kind kind, CK_OBJECT_HANDLE key);
+void drive_ops(struct fuzz_in *in, enum op_kind kind, CK_OBJECT_HANDLE enc_key,
+               CK_OBJECT_HANDLE auth_key);
 /*
- * C_GetOperationState, then C_SetOperationState with it and the key where the kind needs one;
- * aborts if a state just saved does not restore.
+ * C_GetOperationState, then C_SetOperationState with it and the keys (given only where the
+ * session's operations need them); aborts if a state just saved does not restore.
  */
-void drive_save_restore(enum op_kind kind, CK_OBJECT_HANDLE key);
+void drive_save_restore(CK_OBJECT_HANDLE enc_key, CK_OBJECT_HANDLE auth_key);
 
 #endif

@@ -131,8 +131,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     params_read(&in, &pa);
     if (fuzz_report("C_*Init", op_init(fake_module(), FAKE_SESSION, kind, &pa.mech, key)) == CKR_OK)
     {
-        drive_save_restore(kind, key);
-        drive_ops(&in, kind, key);
+        drive_save_restore(key, key);
+        drive_ops(&in, kind, key, key);
     }
     free(pa.raw);
     free(pa.source);
