@@ -117,7 +117,8 @@ static void make_object(enum fake_handle h, CK_OBJECT_CLASS class, CK_KEY_TYPE k
 
 static void make_objects(void)
 {
-    static const CK_ATTRIBUTE_TYPE crypt_sign[] = { CKA_ENCRYPT, CKA_DECRYPT, CKA_SIGN, CKA_VERIFY };
+    static const CK_ATTRIBUTE_TYPE crypt_sign[] = { CKA_ENCRYPT, CKA_DECRYPT, CKA_SIGN,
+                                                    CKA_VERIFY };
     static const CK_ATTRIBUTE_TYPE sign_verify[] = { CKA_SIGN, CKA_VERIFY };
     static const CK_ATTRIBUTE_TYPE sign_decrypt[] = { CKA_SIGN, CKA_DECRYPT };
     static const CK_ATTRIBUTE_TYPE verify_encrypt[] = { CKA_VERIFY, CKA_ENCRYPT };

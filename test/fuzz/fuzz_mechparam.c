@@ -122,6 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct params pa;
     enum op_kind kind;
     CK_OBJECT_HANDLE key;
+    CK_RV rv;
 
     fake_init();
     fuzz_in_init(&in, data, size);
@@ -129,8 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     key = (CK_OBJECT_HANDLE)fuzz_take(&in, 1);
     fake_reset(fuzz_take(&in, 1) & 1 ? LOGIN_USER : LOGIN_NONE, false);
     params_read(&in, &pa);
-    if (fuzz_report("C_*Init", op_init(fake_module(), FAKE_SESSION, kind, &pa.mech, key)) == CKR_OK)
-    {
+    rv = op_init(fake_module(), FAKE_SESSION, kind, &pa.mech, key);
+    if (fuzz_report("C_*Init", rv) == CKR_OK) {
         drive_save_restore(key, key);
         drive_ops(&in, kind, key, key);
     }
