@@ -28,8 +28,25 @@
 /* Long enough to outwait another process's transaction, short enough to notice a stuck one. */
 static const int store_busy_timeout_ms = 5000;
 
+/*
+ * SQLite says FULL only for ENOSPC; a quota or a file size limit is a full disk too. Its own
+ * record of the system error is not always kept, so errno (which the failed write left, taken
+ * before anything else runs) counts as well.
+ */
+static bool io_error_is_full(struct store *s, int rc, int saved_errno)
+{
+    int e = s != NULL && s->db != NULL ? sqlite3_system_errno(s->db) : 0;
+
+    if (rc != SQLITE_IOERR_WRITE && rc != SQLITE_IOERR_FSYNC && rc != SQLITE_IOERR_TRUNCATE)
+        return false;
+    if (e == 0)
+        e = saved_errno;
+    return e == ENOSPC || e == EFBIG || e == EDQUOT;
+}
+
 CK_RV store_rc_to_rv(struct store *s, int rc, const char *what)
 {
+    int saved_errno = errno;
     const char *path = s != NULL && s->path != NULL ? s->path : "(store)";
     const char *msg = sqlite3_errstr(rc);
     CK_RV rv;
@@ -49,6 +66,9 @@ CK_RV store_rc_to_rv(struct store *s, int rc, const char *what)
         break;
     case SQLITE_NOMEM:
         rv = CKR_HOST_MEMORY;
+        break;
+    case SQLITE_IOERR:
+        rv = io_error_is_full(s, rc, saved_errno) ? CKR_DEVICE_MEMORY : CKR_DEVICE_ERROR;
         break;
     case SQLITE_CONSTRAINT:
         /* Callers that expect a conflict check for it first; reaching here it is a lost race. */

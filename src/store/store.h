@@ -140,6 +140,9 @@ void store_object_clear(struct store_object *o);
  * CKR_DEVICE_ERROR; CKR_HOST_MEMORY.
  */
 CK_RV store_object_insert(struct store *s, struct store_object *o);
+/* Inserts n (at most STORE_INSERT_MAX) rows in one transaction, all or none (a key pair). */
+#define STORE_INSERT_MAX 8
+CK_RV store_object_insert_many(struct store *s, struct store_object **rows, size_t n);
 /* One row by id. CKR_OK with *found false if there is none. */
 CK_RV store_object_get(struct store *s, uint64_t id, struct store_object *out, bool *found);
 /*

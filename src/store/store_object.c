@@ -259,19 +259,34 @@ out:
 
 CK_RV store_object_insert(struct store *s, struct store_object *o)
 {
-    uint64_t id = o->id;
-    CK_RV rv;
+    return store_object_insert_many(s, &o, 1);
+}
 
-    if ((rv = object_check(o)) != CKR_OK)
+CK_RV store_object_insert_many(struct store *s, struct store_object **rows, size_t n)
+{
+    uint64_t ids[STORE_INSERT_MAX];
+    size_t done = 0;
+    CK_RV rv = CKR_OK;
+
+    if (n > STORE_INSERT_MAX)
+        return CKR_ARGUMENTS_BAD;
+    for (size_t i = 0; i < n && rv == CKR_OK; i++) {
+        ids[i] = rows[i]->id;
+        rv = object_check(rows[i]);
+    }
+    if (rv != CKR_OK)
         return rv;
     mutex_lock(s->lock);
     if ((rv = store_tx_begin(s)) != CKR_OK)
         goto out;
-    rv = store_tx_end(s, object_insert_intx(s, o));
+    for (; done < n && rv == CKR_OK; done++)
+        rv = object_insert_intx(s, rows[done]);
+    rv = store_tx_end(s, rv);
 out:
-    /* A rolled-back insert gave out no id. */
+    /* A rolled-back insert gave out no ids. */
     if (rv != CKR_OK)
-        o->id = id;
+        for (size_t i = 0; i < done; i++)
+            rows[i]->id = ids[i];
     mutex_unlock(s->lock);
     return rv;
 }

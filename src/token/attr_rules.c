@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "token/attr_rules.h"
+#include "tpmtok.h"
 
 /* The spec's footnotes, one bit each, plus tpmtok's own rules. */
 enum {
@@ -236,6 +237,17 @@ static const struct rule private_rules[] = {
     { CKA_UNWRAP_TEMPLATE, 0, D_NONE, v_empty },
 };
 
+/*
+ * tpmtok's own (include/tpmtok.h): what a TPM key's use is bound to. Given when the key is made
+ * and fixed after, as the key's authPolicy is; the policy digest is computed.
+ */
+static const struct rule policy_rules[] = {
+    { CKA_TPMTOK_PCR_SELECTION, 0, D_NONE, v_nonempty },
+    { CKA_TPMTOK_PCR_VALUES, 0, D_NONE, v_nonempty },
+    { CKA_TPMTOK_POLICY_AUTHORITY, 0, D_NONE, v_nonempty },
+    { CKA_TPMTOK_POLICY_DIGEST, F_COMPUTED, D_NONE, v_any },
+};
+
 /* Usage flags are in cipher_usage_rules or mac_usage_rules, by key type. */
 static const struct rule secret_rules[] = {
     { CKA_SENSITIVE, F_MODIFIABLE | F_STICKY_TRUE, D_TRUE, v_bool },
@@ -327,15 +339,15 @@ static CK_RV rsa_private_check(const struct attrs *a, enum attr_origin origin);
 struct kind {
     CK_OBJECT_CLASS class;
     CK_ULONG subtype;
-    struct table tables[5];
+    struct table tables[6];
     /* Rules that span attributes; NULL when there are none. */
     CK_RV (*check)(const struct attrs *a, enum attr_origin origin);
 };
 
 #define T_STORAGE TABLE(storage_rules)
 #define T_PUBLIC T_STORAGE, TABLE(key_rules), TABLE(public_rules)
-#define T_PRIVATE T_STORAGE, TABLE(key_rules), TABLE(private_rules)
-#define T_SECRET T_STORAGE, TABLE(key_rules), TABLE(secret_rules)
+#define T_PRIVATE T_STORAGE, TABLE(key_rules), TABLE(private_rules), TABLE(policy_rules)
+#define T_SECRET T_STORAGE, TABLE(key_rules), TABLE(secret_rules), TABLE(policy_rules)
 
 static const struct kind kinds[] = {
     { CKO_DATA, NO_SUBTYPE, { T_STORAGE, TABLE(data_rules) }, NULL },

@@ -15,6 +15,7 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "token/der.h"
+#include "util/pkey_type.h"
 
 static const struct {
     uint16_t curve;
@@ -200,7 +201,7 @@ static EVP_PKEY *rsa_pkey(const struct tpm_key_public *pub)
     if (bld != NULL && n != NULL && e != NULL && BN_set_word(e, pub->exponent) == 1 &&
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) == 1 &&
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) == 1)
-        pkey = pkey_from_params("RSA", bld);
+        pkey = pkey_from_params(PKEY_TYPE_RSA, bld);
     BN_free(n);
     BN_free(e);
     OSSL_PARAM_BLD_free(bld);
@@ -222,7 +223,7 @@ static EVP_PKEY *ec_pkey(const struct tpm_key_public *pub)
     if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) == 1 &&
         OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point,
                                          1 + 2 * pub->coord_len) == 1)
-        pkey = pkey_from_params("EC", bld);
+        pkey = pkey_from_params(PKEY_TYPE_EC, bld);
 out:
     OSSL_PARAM_BLD_free(bld);
     return pkey;

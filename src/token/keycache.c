@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "token/keycache.h"
+#include "token/policy.h"
 #include "token/object.h"
 #include "token/session.h"
 #include "token/slot.h"
@@ -95,6 +96,23 @@ void keycache_put(struct key_ref *k)
         key_close(k);
 }
 
+/* A key bound to PCRs takes its policy along (from its attributes: no TPM command). */
+static CK_RV key_bind(struct key_ref *k, const struct object *o)
+{
+    struct tpm_policy p;
+    bool bound;
+    CK_RV rv;
+
+    if ((rv = policy_of_key(&o->attrs, &p, &bound)) != CKR_OK) {
+        log_error("a key's policy attributes do not parse (0x%lx)", (unsigned long)rv);
+        return CKR_DEVICE_ERROR;
+    }
+    if (!bound)
+        return CKR_OK;
+    k->authorize = p.authorize;
+    return tpm_key_set_policy(k->tpm, k->obj, &p);
+}
+
 /* Opens o's TPM key (no TPM command yet: the key loads on first use). */
 static CK_RV key_open(struct module *m, struct session *s, struct object *o, struct key_ref **out)
 {
@@ -108,7 +126,8 @@ static CK_RV key_open(struct module *m, struct session *s, struct object *o, str
         goto out;
     if ((rv = slot_token_primary_get(m, s->tok, &primary)) != CKR_OK ||
         (rv = tpm_key_open(k->tpm, primary, &o->blob, o->auth, o->auth_len, &k->obj)) != CKR_OK ||
-        (rv = tpm_blob_public(&o->blob, &k->pub)) != CKR_OK)
+        (rv = tpm_blob_public(&o->blob, &k->pub)) != CKR_OK ||
+        (rv = key_bind(k, o)) != CKR_OK)
         goto out;
     k->m = m;
     k->tok = s->tok;
@@ -123,6 +142,8 @@ out:
     return rv;
 }
 
+static struct key_ref *keycache_keep(struct module *m, struct key_ref *mine);
+
 CK_RV keycache_get(struct module *m, struct session *s, struct object *o, struct key_ref **out)
 {
     struct key_ref *k = NULL, *mine = NULL;
@@ -135,12 +156,28 @@ CK_RV keycache_get(struct module *m, struct session *s, struct object *o, struct
         k->refs++;
     }
     mutex_unlock(m->lock);
-    if (k != NULL) {
-        *out = k;
-        return CKR_OK;
+    if (k == NULL) {
+        if ((rv = key_open(m, s, o, &mine)) != CKR_OK)
+            return rv;
+        k = keycache_keep(m, mine);
+        if (k == NULL)
+            return CKR_HOST_MEMORY;
     }
-    if ((rv = key_open(m, s, o, &mine)) != CKR_OK)
+    /* Approvals added since the last use count at once. */
+    if (k->authorize && (rv = policy_load_approvals(m, s->tok, k->tpm, k->obj)) != CKR_OK) {
+        keycache_put(k);
         return rv;
+    }
+    *out = k;
+    return CKR_OK;
+}
+
+/* Puts a newly opened key in the cache, or takes the one another thread put there first. */
+static struct key_ref *keycache_keep(struct module *m, struct key_ref *mine)
+{
+    struct key_ref *k = NULL;
+    uint64_t v;
+
     mutex_lock(m->lock);
     if (u64map_get(m->keys, mine->id, &v)) {            /* another thread opened it meanwhile */
         k = (struct key_ref *)(uintptr_t)v;
@@ -154,8 +191,5 @@ CK_RV keycache_get(struct module *m, struct session *s, struct object *o, struct
     mutex_unlock(m->lock);
     if (mine != NULL)
         key_close(mine);
-    if (k == NULL)
-        return CKR_HOST_MEMORY;
-    *out = k;
-    return CKR_OK;
+    return k;
 }

@@ -25,6 +25,7 @@ struct key_ref {
     uint64_t id;              /* the cache's key: store row id, or handle | top bit */
     unsigned refs;            /* guarded by the module lock */
     bool cached;              /* still reachable from the cache */
+    bool authorize;           /* bound to an authority's approvals, read at each use */
     struct module *m;
 };
 

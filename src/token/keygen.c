@@ -18,6 +18,7 @@
 #include "token/attr_rules.h"
 #include "token/der.h"
 #include "token/keygen.h"
+#include "token/policy.h"
 #include "token/mech.h"
 #include "token/object.h"
 #include "token/slot.h"
@@ -92,17 +93,22 @@ static CK_RV create_rv(CK_RV rv)
 }
 
 /* Makes the TPM key for obj (generated or imported) with a new auth value. */
+/* The key in the TPM; a (the private or secret half's attributes) may bind it to PCRs. */
 static CK_RV make_tpm_key(struct module *m, struct session *s, struct keymake *k,
-                          struct object *obj)
+                          struct attrs *a, struct object *obj)
 {
     struct tpm_obj *primary;
     struct tpm *tpm;
     struct tpm_key_private priv = { 0 };
+    struct tpm_policy policy;
+    bool bound;
     CK_RV rv;
 
     if ((rv = module_tpm(m, &tpm)) != CKR_OK ||
-        (rv = slot_token_primary_get(m, s->tok, &primary)) != CKR_OK)
+        (rv = slot_token_primary_get(m, s->tok, &primary)) != CKR_OK ||
+        (rv = policy_for_new_key(tpm, a, &policy, &bound)) != CKR_OK)
         return rv;
+    k->spec.policy = bound ? &policy : NULL;
     if (RAND_priv_bytes(obj->auth, KEY_AUTH_LEN) != 1)
         return CKR_FUNCTION_FAILED;
     obj->auth[KEY_AUTH_LEN - 1] |= 1;   /* the TPM drops trailing zero bytes of auth values */
@@ -116,6 +122,7 @@ static CK_RV make_tpm_key(struct module *m, struct session *s, struct keymake *k
     }
     rv = tpm_key_create(tpm, primary, &k->spec, obj->auth, obj->auth_len,
                         k->import ? &k->pub : NULL, k->import ? &priv : NULL, &obj->blob);
+    k->spec.policy = NULL;
     return create_rv(rv);
 }
 
@@ -221,7 +228,7 @@ CK_RV keygen_key(struct module *m, CK_SESSION_HANDLE h, const CK_MECHANISM *mech
         rv = CKR_HOST_MEMORY;
         goto out;
     }
-    if ((rv = make_tpm_key(m, s, &k, obj)) != CKR_OK)
+    if ((rv = make_tpm_key(m, s, &k, &a, obj)) != CKR_OK)
         goto out;
     if (!set_generated(&a, mech->mechanism, true)) {
         rv = CKR_HOST_MEMORY;
@@ -364,22 +371,6 @@ static CK_RV pair_ids(struct attrs *pub, struct attrs *priv, bool pub_had, bool 
                : CKR_HOST_MEMORY;
 }
 
-/* Removes an object this call added, when its partner cannot be added. */
-static void undo_add(struct module *m, struct session *s, CK_OBJECT_HANDLE h)
-{
-    struct object *o;
-    bool found;
-
-    if (object_get(m, s, h, &o) != CKR_OK)
-        return;
-    if (object_is_token(o))
-        store_object_delete(m->store, s->tok->id, o->store_id, &found);
-    mutex_lock(m->lock);
-    object_forget_locked(m, h);
-    mutex_unlock(m->lock);
-    object_free(o);
-}
-
 struct pair {
     struct attrs pub, priv;
     bool pub_had_id, priv_had_id;
@@ -435,11 +426,12 @@ static CK_RV pair_complete(struct pair *p, CK_MECHANISM_TYPE mech)
     return CKR_OK;
 }
 
-/* Adds the private half, then the public one; a public half that fails takes the other along. */
+/* Adds both halves as one change, so neither outlives a failure or a crash without the other. */
 static CK_RV pair_add(struct module *m, struct session *s, struct pair *p,
                       CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
 {
-    CK_OBJECT_HANDLE hv, hp;
+    struct object *objs[2];
+    CK_OBJECT_HANDLE h[2];
     CK_RV rv;
 
     p->priv_obj->attrs = p->priv;
@@ -448,18 +440,13 @@ static CK_RV pair_add(struct module *m, struct session *s, struct pair *p,
         return CKR_HOST_MEMORY;
     p->pub_obj->attrs = p->pub;
     attrs_init(&p->pub);
-    rv = object_add(m, s, p->priv_obj, &hv);
-    p->priv_obj = NULL;   /* taken */
-    if (rv != CKR_OK)
+    objs[0] = p->priv_obj;
+    objs[1] = p->pub_obj;
+    p->priv_obj = p->pub_obj = NULL;   /* taken */
+    if ((rv = object_add_many(m, s, objs, 2, h)) != CKR_OK)
         return rv;
-    rv = object_add(m, s, p->pub_obj, &hp);
-    p->pub_obj = NULL;    /* taken */
-    if (rv != CKR_OK) {
-        undo_add(m, s, hv);
-        return rv;
-    }
-    *pub = hp;
-    *priv = hv;
+    *priv = h[0];
+    *pub = h[1];
     return CKR_OK;
 }
 
@@ -486,7 +473,7 @@ CK_RV keygen_pair(struct module *m, CK_SESSION_HANDLE h, const CK_MECHANISM *mec
         rv = CKR_HOST_MEMORY;
         goto out;
     }
-    if ((rv = make_tpm_key(m, s, &k, p.priv_obj)) != CKR_OK ||
+    if ((rv = make_tpm_key(m, s, &k, &p.priv, p.priv_obj)) != CKR_OK ||
         (rv = pair_complete(&p, mech->mechanism)) != CKR_OK)
         goto out;
     rv = pair_add(m, s, &p, pub, priv);
@@ -635,7 +622,7 @@ CK_RV keygen_import(struct module *m, struct session *s, struct attrs *a, CK_OBJ
         rv = CKR_HOST_MEMORY;
         goto out;
     }
-    if ((rv = make_tpm_key(m, s, &k, obj)) != CKR_OK ||
+    if ((rv = make_tpm_key(m, s, &k, a, obj)) != CKR_OK ||
         (rv = imported_attrs(a, class, had_id, &k)) != CKR_OK)
         goto out;
     obj->attrs = *a;

@@ -405,34 +405,23 @@ static CK_RV seal_auth(struct object *o, const uint8_t *secret)
     return CKR_OK;
 }
 
-static CK_RV add_token_object(struct module *m, struct session *s, struct object *o,
-                              const uint8_t *secret, CK_OBJECT_HANDLE *out)
+/* The store row of token object o, with its auth value sealed. */
+static CK_RV token_row_make(struct session *s, struct object *o, const uint8_t *secret,
+                            struct store_object *row)
 {
-    struct store_object row = { 0 };
     CK_RV rv;
 
-    if (m->store == NULL)
-        return CKR_DEVICE_ERROR;
-    if ((rv = seal_auth(o, secret)) != CKR_OK || (rv = row_fill(o, secret, &row)) != CKR_OK)
-        goto out;
-    row.token_id = s->tok->id;
-    if (!dup_bytes(&row.tpm_pub, o->blob.pub, o->blob.pub_len) ||
-        !dup_bytes(&row.tpm_priv, o->blob.priv, o->blob.priv_len) ||
-        !dup_bytes(&row.auth_wrap, o->auth_wrap, o->auth_wrap_len)) {
-        rv = CKR_HOST_MEMORY;
-        goto out;
-    }
-    row.tpm_pub_len = o->blob.pub_len;
-    row.tpm_priv_len = o->blob.priv_len;
-    row.auth_wrap_len = o->auth_wrap_len;
-    if ((rv = store_object_insert(m->store, &row)) != CKR_OK)
-        goto out;
-    mutex_lock(m->lock);
-    rv = object_handle_for_row_locked(m, s->tok, row.id, row.private, out);
-    mutex_unlock(m->lock);
-out:
-    store_object_clear(&row);
-    return rv;
+    if ((rv = seal_auth(o, secret)) != CKR_OK || (rv = row_fill(o, secret, row)) != CKR_OK)
+        return rv;
+    row->token_id = s->tok->id;
+    if (!dup_bytes(&row->tpm_pub, o->blob.pub, o->blob.pub_len) ||
+        !dup_bytes(&row->tpm_priv, o->blob.priv, o->blob.priv_len) ||
+        !dup_bytes(&row->auth_wrap, o->auth_wrap, o->auth_wrap_len))
+        return CKR_HOST_MEMORY;
+    row->tpm_pub_len = o->blob.pub_len;
+    row->tpm_priv_len = o->blob.priv_len;
+    row->auth_wrap_len = o->auth_wrap_len;
+    return CKR_OK;
 }
 
 static CK_RV add_session_object(struct module *m, struct session *s, struct object *o,
@@ -465,27 +454,112 @@ static CK_RV add_session_object(struct module *m, struct session *s, struct obje
     return rv;
 }
 
-CK_RV object_add(struct module *m, struct session *s, struct object *obj, CK_OBJECT_HANDLE *out)
+/* Whether s may add obj: CKR_OK, CKR_SESSION_READ_ONLY or CKR_USER_NOT_LOGGED_IN. */
+static CK_RV add_allowed(const struct session *s, const struct object *obj, bool user)
 {
     bool token = object_is_token(obj), private = object_is_private(obj);
+
+    if (token && !(s->flags & CKF_RW_SESSION))
+        return CKR_SESSION_READ_ONLY;
+    /* A token key's auth value is sealed with the token secret, which needs the user. */
+    if ((private || (token && obj->blob.pub != NULL)) && !user)
+        return CKR_USER_NOT_LOGGED_IN;
+    return CKR_OK;
+}
+
+/* Takes back the session objects this call added, when the rest cannot be added. */
+static void forget_handles(struct module *m, const CK_OBJECT_HANDLE *h, size_t n)
+{
+    mutex_lock(m->lock);
+    for (size_t i = 0; i < n; i++)
+        if (h[i] != CK_INVALID_HANDLE)
+            object_forget_locked(m, h[i]);
+    mutex_unlock(m->lock);
+}
+
+/*
+ * Adds the token objects among objs in one store transaction, then gives them handles.
+ * rows has room for n rows; out[i] is set for each token object.
+ */
+static CK_RV add_token_objects(struct module *m, struct session *s, struct object **objs,
+                               size_t n, const uint8_t *secret, struct store_object *rows,
+                               CK_OBJECT_HANDLE *out)
+{
+    struct store_object *pending[OBJECT_ADD_MAX];
+    size_t n_rows = 0;
+    CK_RV rv = CKR_OK;
+
+    for (size_t i = 0; i < n && rv == CKR_OK; i++)
+        if (objs[i] != NULL && object_is_token(objs[i])) {
+            pending[n_rows] = &rows[i];
+            rv = token_row_make(s, objs[i], secret, pending[n_rows++]);
+        }
+    if (rv != CKR_OK || n_rows == 0)
+        return rv;
+    if (m->store == NULL)
+        return CKR_DEVICE_ERROR;
+    if ((rv = store_object_insert_many(m->store, pending, n_rows)) != CKR_OK)
+        return rv;
+    mutex_lock(m->lock);
+    for (size_t i = 0; i < n && rv == CKR_OK; i++)
+        if (objs[i] != NULL && object_is_token(objs[i]))
+            rv = object_handle_for_row_locked(m, s->tok, rows[i].id, rows[i].private, &out[i]);
+    mutex_unlock(m->lock);
+    /* Out of memory for a handle: the rows must not outlive the failed call. */
+    for (size_t i = 0; i < n && rv != CKR_OK; i++) {
+        bool found;
+        if (rows[i].id != 0)
+            store_object_delete(m->store, s->tok->id, rows[i].id, &found);
+    }
+    return rv;
+}
+
+CK_RV object_add_many(struct module *m, struct session *s, struct object **objs, size_t n,
+                      CK_OBJECT_HANDLE *out)
+{
+    struct store_object rows[OBJECT_ADD_MAX];
+    CK_OBJECT_HANDLE added[OBJECT_ADD_MAX];
     uint8_t secret[32];
     bool user;
-    CK_RV rv;
+    CK_RV rv = CKR_OK;
 
-    obj->tok = s->tok;
+    memset(rows, 0, sizeof rows);
+    if (n == 0 || n > OBJECT_ADD_MAX) {
+        rv = CKR_GENERAL_ERROR;
+        goto out;
+    }
     user = object_user_secret(m, s, secret);
-    if (token && !(s->flags & CKF_RW_SESSION))
-        rv = CKR_SESSION_READ_ONLY;
-    /* A token key's auth value is sealed with the token secret, which needs the user. */
-    else if ((private || (token && obj->blob.pub != NULL)) && !user)
-        rv = CKR_USER_NOT_LOGGED_IN;
-    else if (token)
-        rv = add_token_object(m, s, obj, secret, out);
-    else if ((rv = add_session_object(m, s, obj, out)) == CKR_OK)
-        obj = NULL;   /* transferred to the handle table */
+    for (size_t i = 0; i < n && rv == CKR_OK; i++) {
+        objs[i]->tok = s->tok;
+        added[i] = CK_INVALID_HANDLE;
+        rv = add_allowed(s, objs[i], user);
+    }
+    /* Session objects first: they can be taken back, committed rows only by another change. */
+    for (size_t i = 0; i < n && rv == CKR_OK; i++)
+        if (!object_is_token(objs[i]) && (rv = add_session_object(m, s, objs[i], &added[i])) == CKR_OK)
+            objs[i] = NULL;   /* transferred to the handle table */
+    if (rv == CKR_OK)
+        rv = add_token_objects(m, s, objs, n, secret, rows, out);
+    if (rv != CKR_OK) {
+        forget_handles(m, added, n);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (added[i] != CK_INVALID_HANDLE)
+            out[i] = added[i];
+out:
     secret_wipe(secret, sizeof secret);
-    object_free(obj);
+    for (size_t i = 0; i < n && i < OBJECT_ADD_MAX; i++) {
+        store_object_clear(&rows[i]);
+        object_free(objs[i]);
+        objs[i] = NULL;
+    }
     return rv;
+}
+
+CK_RV object_add(struct module *m, struct session *s, struct object *obj, CK_OBJECT_HANDLE *out)
+{
+    return object_add_many(m, s, &obj, 1, out);
 }
 
 CK_RV object_session_objects_locked(struct module *m, struct session *s, struct object ***out,

@@ -71,6 +71,14 @@ CK_RV object_get(struct module *m, struct session *s, CK_OBJECT_HANDLE h, struct
  * Then CKR_OK with *out the new handle, or a store error.
  */
 CK_RV object_add(struct module *m, struct session *s, struct object *obj, CK_OBJECT_HANDLE *out);
+/*
+ * Adds up to OBJECT_ADD_MAX objects as one change: the token objects among them in one store
+ * transaction, so a crash leaves all or none (a key pair's halves). Takes every objs[i] over
+ * (and sets it NULL). Returns as object_add; on failure none of them was added.
+ */
+#define OBJECT_ADD_MAX 2
+CK_RV object_add_many(struct module *m, struct session *s, struct object **objs, size_t n,
+                      CK_OBJECT_HANDLE *out);
 
 /* The handle for a token object found in the store (assigned on first sight). Holds m->lock. */
 CK_RV object_handle_for_row_locked(struct module *m, struct token *tok, uint64_t store_id,

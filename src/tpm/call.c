@@ -46,7 +46,7 @@ static TSS2_RC session_ensure(struct tpm *t, struct tpm_obj *salt)
         return TSS2_RC_SUCCESS;
     if ((rc = resid_load(t, salt)) != TSS2_RC_SUCCESS)
         return rc;
-    rc = sess_start(t, salt->handle, &salt->pub, &t->sess);
+    rc = sess_start(t, salt->handle, &salt->pub, TPM2_SE_HMAC, &t->sess);
     resid_unpin(t, salt);
     return rc;
 }
@@ -60,6 +60,7 @@ TSS2_RC tpm_call(struct tpm *t, struct tpm_obj *salt, tpm_once_fn once, void *ar
         /* The application is asked between commands too, and may stop the function here. */
         if (surrender_poll())
             return TPMTOK_RC_CANCELED;
+        tpm_transport_check(t);
         rc = session_ensure(t, salt);
         if (rc == TSS2_RC_SUCCESS)
             rc = once(t, arg);
@@ -84,6 +85,8 @@ TSS2_RC tpm_call(struct tpm *t, struct tpm_obj *salt, tpm_once_fn once, void *ar
             /* A session that fell out of step still occupies a TPM slot. */
             sess_free(t, t->sess, true);
             t->sess = NULL;
+            sess_free(t, t->psess, true);
+            t->psess = NULL;
             t->boots_known = false;
             if (handle_lost(rc))
                 resid_forget_handles(t);

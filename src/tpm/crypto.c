@@ -22,6 +22,8 @@ CK_RV tpm_use_rc_to_rv(TSS2_RC rc, const char *what)
 {
     TSS2_RC base = tpm_rc_base(rc);
 
+    if (rc == TPMTOK_RC_POLICY)
+        return CKR_FUNCTION_FAILED;
     if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
         return tpm_rc_to_rv(rc, what);
     /* Routine for a caller that asks the wrong key: logged, but not as an error. */
@@ -109,15 +111,19 @@ static TSS2_RC sign_once(struct tpm *t, void *arg)
                                                  .hierarchy = TPM2_RH_NULL };
     struct sign_args *a = arg;
     struct sess_auth auth = { .n_names = 1 };
+    struct sess *sess;
     TSS2_RC rc;
 
+    if ((rc = policy_begin(t, a->key, &sess)) != TSS2_RC_SUCCESS)
+        return rc;
     if ((rc = resid_load(t, a->key)) != TSS2_RC_SUCCESS)
         return rc;
     auth.names[0] = &a->key->name;
     auth.auth = &a->key->auth;
     rc = Tss2_Sys_Sign_Prepare(t->sys, a->key->handle, &a->digest, &a->scheme, &no_ticket);
     if (rc == TSS2_RC_SUCCESS)
-        rc = sess_run(t, t->sess, TPM2_CC_Sign, &auth, 0);
+        rc = sess_run(t, sess, TPM2_CC_Sign, &auth, 0);
+    policy_end(t, a->key, rc);
     if (rc == TSS2_RC_SUCCESS)
         rc = Tss2_Sys_Sign_Complete(t->sys, &a->sig);
     resid_unpin(t, a->key);
@@ -236,16 +242,19 @@ static TSS2_RC decrypt_once(struct tpm *t, void *arg)
 {
     struct decrypt_args *a = arg;
     struct sess_auth auth = { .n_names = 1 };
+    struct sess *sess;
     TSS2_RC rc;
 
-    if ((rc = resid_load(t, a->key)) != TSS2_RC_SUCCESS)
+    if ((rc = policy_begin(t, a->key, &sess)) != TSS2_RC_SUCCESS ||
+        (rc = resid_load(t, a->key)) != TSS2_RC_SUCCESS)
         return rc;
     auth.names[0] = &a->key->name;
     auth.auth = &a->key->auth;
     rc = Tss2_Sys_RSA_Decrypt_Prepare(t->sys, a->key->handle, &a->in, &a->scheme, &a->label);
     /* The cipher text is public; the message is not. */
     if (rc == TSS2_RC_SUCCESS)
-        rc = sess_run(t, t->sess, TPM2_CC_RSA_Decrypt, &auth, SESS_DECRYPT_RSP);
+        rc = sess_run(t, sess, TPM2_CC_RSA_Decrypt, &auth, SESS_DECRYPT_RSP);
+    policy_end(t, a->key, rc);
     if (rc == TSS2_RC_SUCCESS) {
         a->out.size = 0;
         rc = Tss2_Sys_RSA_Decrypt_Complete(t->sys, &a->out);
@@ -410,9 +419,11 @@ static TSS2_RC cipher_once(struct tpm *t, void *arg)
     struct cipher_args *a = arg;
     struct sess_auth auth = { .n_names = 1 };
     TPM2B_IV iv_out = { 0 };
+    struct sess *sess;
     TSS2_RC rc;
 
-    if ((rc = resid_load(t, a->key)) != TSS2_RC_SUCCESS)
+    if ((rc = policy_begin(t, a->key, &sess)) != TSS2_RC_SUCCESS ||
+        (rc = resid_load(t, a->key)) != TSS2_RC_SUCCESS)
         return rc;
     auth.names[0] = &a->key->name;
     auth.auth = &a->key->auth;
@@ -421,15 +432,17 @@ static TSS2_RC cipher_once(struct tpm *t, void *arg)
         rc = Tss2_Sys_EncryptDecrypt2_Prepare(t->sys, a->key->handle, &a->in, a->decrypt,
                                               a->mode, &a->iv);
         if (rc == TSS2_RC_SUCCESS)
-            rc = sess_run(t, t->sess, TPM2_CC_EncryptDecrypt2, &auth,
+            rc = sess_run(t, sess, TPM2_CC_EncryptDecrypt2, &auth,
                           SESS_ENCRYPT_CMD | SESS_DECRYPT_RSP);
+        policy_end(t, a->key, rc);
         if (rc == TSS2_RC_SUCCESS)
             rc = Tss2_Sys_EncryptDecrypt2_Complete(t->sys, &a->out, &iv_out);
     } else {
         rc = Tss2_Sys_EncryptDecrypt_Prepare(t->sys, a->key->handle, a->decrypt, a->mode,
                                              &a->iv, &a->in);
         if (rc == TSS2_RC_SUCCESS)
-            rc = sess_run(t, t->sess, TPM2_CC_EncryptDecrypt, &auth, SESS_DECRYPT_RSP);
+            rc = sess_run(t, sess, TPM2_CC_EncryptDecrypt, &auth, SESS_DECRYPT_RSP);
+        policy_end(t, a->key, rc);
         if (rc == TSS2_RC_SUCCESS)
             rc = Tss2_Sys_EncryptDecrypt_Complete(t->sys, &a->out, &iv_out);
     }

@@ -161,6 +161,8 @@ void tpm_close(struct tpm *t)
             resid_obj_free(t, t->objs);
         sess_free(t, t->sess, true);
         t->sess = NULL;
+        sess_free(t, t->psess, true);
+        t->psess = NULL;
         mutex_unlock(t->lock);
         Esys_Finalize(&t->esys);
     }
@@ -327,10 +329,50 @@ CK_RV tpm_boots(struct tpm *t, bool fresh, uint64_t *boots)
     return tpm_rc_to_rv(rc, "TPM2_ReadClock");
 }
 
+/* Swaps in a fresh ESAPI context on the same TCTI. False (old one kept) when out of memory. */
+static bool esys_renew(struct tpm *t)
+{
+    ESYS_CONTEXT *fresh = NULL;
+    TSS2_SYS_CONTEXT *sys = NULL;
+
+    if (Esys_Initialize(&fresh, t->tcti, NULL) != TSS2_RC_SUCCESS ||
+        Esys_GetSysContext(fresh, &sys) != TSS2_RC_SUCCESS) {
+        Esys_Finalize(&fresh);
+        return false;
+    }
+    Esys_Finalize(&t->esys);
+    t->esys = fresh;
+    t->sys = sys;
+    return true;
+}
+
+void tpm_transport_check(struct tpm *t)
+{
+    if (!tcti_wait_take_failure(t->tcti))
+        return;
+    log_warn("an exchange with the TPM failed; starting over with it");
+    if (!esys_renew(t)) {
+        log_error("no memory to start over with the TPM");
+        return;
+    }
+    /* A TPM that answers again may still hold what we loaded (on a bare TPM, nobody else frees it). */
+    resid_flush_loaded(t);
+    sess_free(t, t->sess, true);
+    t->sess = NULL;
+    sess_free(t, t->psess, true);
+    t->psess = NULL;
+    resid_forget_handles(t);
+    t->boots_known = false;
+    /* Flushes sent to a TPM still away left this context mid-command too. */
+    if (tcti_wait_take_failure(t->tcti) && !esys_renew(t))
+        log_error("no memory to start over with the TPM");
+}
+
 bool tpm_enter(struct tpm *t)
 {
     if (!mutex_enter(t->lock))
         return false;
+    tpm_transport_check(t);
     graveyard_drain(t);
     return true;
 }

@@ -100,6 +100,41 @@ out:
     return ok;
 }
 
+bool kdfa_keyed(EVP_MAC_CTX *ctx, const char *label, const uint8_t *context_u, size_t u_len,
+                const uint8_t *context_v, size_t v_len, uint8_t *out, size_t bits)
+{
+    /* A NULL key re-initialises HMAC from the key schedule the context already holds. */
+    uint8_t block[EVP_MAX_MD_SIZE];
+    size_t done = 0, want = bits / 8, dlen = EVP_MAC_CTX_get_mac_size(ctx);
+    uint8_t c[4], l[4];
+    uint32_t counter = 0;
+    bool ok = false;
+
+    if (!bits_ok(bits) || label == NULL || dlen == 0 || dlen > sizeof block)
+        return false;
+    put_u32(l, (uint32_t)bits);
+    while (done < want) {
+        size_t len = 0, take;
+        put_u32(c, ++counter);
+        if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1 || EVP_MAC_update(ctx, c, sizeof c) != 1 ||
+            EVP_MAC_update(ctx, (const uint8_t *)label, strlen(label) + 1) != 1 ||
+            (u_len != 0 && EVP_MAC_update(ctx, context_u, u_len) != 1) ||
+            (v_len != 0 && EVP_MAC_update(ctx, context_v, v_len) != 1) ||
+            EVP_MAC_update(ctx, l, sizeof l) != 1 ||
+            EVP_MAC_final(ctx, block, &len, sizeof block) != 1 || len != dlen)
+            goto out;
+        take = dlen > want - done ? want - done : dlen;
+        memcpy(out + done, block, take);
+        done += take;
+    }
+    ok = true;
+out:
+    secret_wipe(block, sizeof block);
+    if (!ok)
+        secret_wipe(out, want);
+    return ok;
+}
+
 /* One KDFe block: H(counter || Z || label || 0 || partyU || partyV). */
 static bool kdfe_block(EVP_MD_CTX *ctx, const EVP_MD *md, uint32_t counter, const uint8_t *z,
                        size_t z_len, const char *label, const uint8_t *u, size_t u_len,

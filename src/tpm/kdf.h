@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
 #include <tss2/tss2_tpm2_types.h>
 
 /*
@@ -15,6 +16,13 @@
 bool kdfa(TPMI_ALG_HASH hash, const uint8_t *key, size_t key_len, const char *label,
           const uint8_t *context_u, size_t u_len, const uint8_t *context_v, size_t v_len,
           uint8_t *out, size_t bits);
+
+/*
+ * KDFa with an HMAC context that already holds the key (and its digest): no fetch and no key
+ * schedule per call, for the session engine, which derives with the key it HMACs with.
+ */
+bool kdfa_keyed(EVP_MAC_CTX *ctx, const char *label, const uint8_t *context_u, size_t u_len,
+                const uint8_t *context_v, size_t v_len, uint8_t *out, size_t bits);
 
 /*
  * KDFe: SP 800-56A concatenation KDF with hash, over Z (the ECDH x-coordinate) with label

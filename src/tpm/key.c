@@ -191,7 +191,8 @@ static bool import_args_ok(const struct tpm_key_spec *spec, const struct tpm_key
  */
 static TPMA_OBJECT key_attributes(const struct tpm_key_spec *spec, bool tpm_makes, bool import)
 {
-    TPMA_OBJECT a = TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA;
+    /* A key bound to a policy is usable only through it: the auth value alone must not do. */
+    TPMA_OBJECT a = (spec->policy ? 0 : TPMA_OBJECT_USERWITHAUTH) | TPMA_OBJECT_NODA;
 
     if (tpm_makes)
         a |= TPMA_OBJECT_SENSITIVEDATAORIGIN;
@@ -215,6 +216,10 @@ static void key_template(const struct tpm_key_spec *spec, TPM2_ALG_ID name_alg, 
     memset(tmpl, 0, sizeof *tmpl);
     p->nameAlg = name_alg;
     p->objectAttributes = key_attributes(spec, tpm_makes, import);
+    if (spec->policy != NULL) {
+        p->authPolicy.size = 32;
+        tpm_policy_digest(spec->policy, p->authPolicy.buffer);
+    }
     switch (spec->type) {
     case TPM_KEY_RSA:
         p->type = TPM2_ALG_RSA;

@@ -76,6 +76,7 @@ void resid_obj_free(struct tpm *t, struct tpm_obj *o)
     /* The private blob is wrapped by the TPM, but it and the auth value go together. */
     secret_wipe(&o->auth, sizeof o->auth);
     secret_wipe(&o->priv, sizeof o->priv);
+    policy_free(o);
     free(o);
 }
 
@@ -257,6 +258,13 @@ void resid_forget(struct tpm *t, struct tpm_obj *o)
     free(o->saved);
     o->saved = NULL;
     o->saved_current = false;
+}
+
+void resid_flush_loaded(struct tpm *t)
+{
+    for (struct tpm_obj *o = t->objs; o != NULL; o = o->next)
+        if (o->handle != 0)
+            (void)Tss2_Sys_FlushContext(t->sys, o->handle);
 }
 
 void resid_forget_handles(struct tpm *t)

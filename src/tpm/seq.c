@@ -69,11 +69,13 @@ static TSS2_RC start_once(struct tpm *t, void *arg)
     struct start_args *a = arg;
     struct sess_auth auth = { .n_names = 0 };
     TPMI_DH_OBJECT handle = 0;
+    struct sess *sess = t->sess;
     TSS2_RC rc;
 
     if (t->sess == NULL)
         return TSS2_ESYS_RC_BAD_SEQUENCE;
-    if (a->key != NULL && (rc = resid_load(t, a->key)) != TSS2_RC_SUCCESS)
+    if (a->key != NULL && ((rc = policy_begin(t, a->key, &sess)) != TSS2_RC_SUCCESS ||
+                           (rc = resid_load(t, a->key)) != TSS2_RC_SUCCESS))
         return rc;
     make_room(t);
     if (a->key != NULL) {
@@ -85,8 +87,10 @@ static TSS2_RC start_once(struct tpm *t, void *arg)
         rc = Tss2_Sys_HashSequenceStart_Prepare(t->sys, &a->seq->auth, a->hash);
     }
     if (rc == TSS2_RC_SUCCESS)
-        rc = sess_run(t, t->sess, a->key ? TPM2_CC_HMAC_Start : TPM2_CC_HashSequenceStart,
+        rc = sess_run(t, sess, a->key ? TPM2_CC_HMAC_Start : TPM2_CC_HashSequenceStart,
                       &auth, SESS_ENCRYPT_CMD);
+    if (a->key != NULL)
+        policy_end(t, a->key, rc);
     if (rc == TSS2_RC_SUCCESS && a->key != NULL)
         rc = Tss2_Sys_HMAC_Start_Complete(t->sys, &handle);
     else if (rc == TSS2_RC_SUCCESS)
@@ -317,6 +321,7 @@ static TSS2_RC oneshot_once(struct tpm *t, void *arg)
     struct oneshot_args *a = arg;
     struct sess_auth auth = { .n_names = 0 };
     TPMT_TK_HASHCHECK ticket = { 0 };
+    struct sess *sess;
     TSS2_RC rc;
 
     if (t->sess == NULL)
@@ -329,14 +334,16 @@ static TSS2_RC oneshot_once(struct tpm *t, void *arg)
             rc = Tss2_Sys_Hash_Complete(t->sys, &a->result, &ticket);
         return rc;
     }
-    if ((rc = resid_load(t, a->key)) != TSS2_RC_SUCCESS)
+    if ((rc = policy_begin(t, a->key, &sess)) != TSS2_RC_SUCCESS ||
+        (rc = resid_load(t, a->key)) != TSS2_RC_SUCCESS)
         return rc;
     auth.n_names = 1;
     auth.names[0] = &a->key->name;
     auth.auth = &a->key->auth;
     rc = Tss2_Sys_HMAC_Prepare(t->sys, a->key->handle, &a->data, a->hash);
     if (rc == TSS2_RC_SUCCESS)
-        rc = sess_run(t, t->sess, TPM2_CC_HMAC, &auth, flags);
+        rc = sess_run(t, sess, TPM2_CC_HMAC, &auth, flags);
+    policy_end(t, a->key, rc);
     if (rc == TSS2_RC_SUCCESS)
         rc = Tss2_Sys_HMAC_Complete(t->sys, &a->result);
     resid_unpin(t, a->key);

@@ -15,6 +15,7 @@
 #include "tpm/kdf.h"
 #include "tpm/sess.h"
 #include "util/log.h"
+#include "util/pkey_type.h"
 #include "util/secret.h"
 
 /*
@@ -28,6 +29,8 @@
 #define CFB_IV 16                      /* one AES block */
 /* sessionKey || authValue; authValue is at most a TPM2B_AUTH's buffer. */
 #define HMAC_KEY_MAX (SESS_DIGEST + sizeof(TPMU_HA))
+/* Caller nonces drawn from the RNG at a time: one draw costs about as much as 32 bytes. */
+#define NONCE_POOL 32
 #define START_RETRIES 20
 
 struct sess {
@@ -46,7 +49,11 @@ struct sess {
     EVP_MD *md;                        /* SHA-256, fetched once */
     EVP_MD_CTX *md_ctx;                /* cpHash and rpHash, re-initialised per use */
     EVP_MAC *mac;                      /* HMAC, fetched once */
-    EVP_MAC_CTX *mac_ctx;              /* HMAC-SHA256: digest set once, re-keyed per use */
+    EVP_MAC_CTX *mac_ctx;              /* HMAC-SHA256: digest set once, keyed with mac_key */
+    uint8_t mac_key[HMAC_KEY_MAX];     /* the key mac_ctx holds: secret */
+    uint8_t nonces[NONCE_POOL * SESS_DIGEST]; /* fresh caller nonces, drawn in one go */
+    size_t nonces_left;
+    size_t mac_key_len;                /* 0: none yet */
     EVP_CIPHER *cipher;                /* AES-128-CFB (CFB128, as the TPM's CFB) */
     EVP_CIPHER_CTX *cipher_ctx;        /* re-initialised per parameter */
 };
@@ -110,6 +117,20 @@ static TSS2_RC new_nonce(TPM2B_NONCE *n)
     return TSS2_RC_SUCCESS;
 }
 
+/* A nonce for one command, from the session's pool (nonces are public; only freshness counts). */
+static TSS2_RC pooled_nonce(struct sess *s, TPM2B_NONCE *n)
+{
+    if (s->nonces_left == 0) {
+        if (RAND_bytes(s->nonces, sizeof s->nonces) != 1)
+            return TSS2_ESYS_RC_GENERAL_FAILURE;
+        s->nonces_left = NONCE_POOL;
+    }
+    s->nonces_left--;
+    n->size = SESS_DIGEST;
+    memcpy(n->buffer, s->nonces + s->nonces_left * SESS_DIGEST, SESS_DIGEST);
+    return TSS2_RC_SUCCESS;
+}
+
 /* --- the salt: ECDH with the TPM's key (Part 1, C.6.1) --- */
 
 /* The TPM's public point as an OpenSSL key; fromdata rejects points that are not on the curve. */
@@ -129,7 +150,7 @@ static TSS2_RC peer_key(const char *group, size_t coord, const TPMS_ECC_POINT *q
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
     params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * coord);
     params[2] = OSSL_PARAM_construct_end();
-    if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+    if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, PKEY_TYPE_EC, NULL)) == NULL ||
         EVP_PKEY_fromdata_init(ctx) != 1 ||
         EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1) {
         log_error("the salt key's public point is not a valid %s point", group);
@@ -139,6 +160,19 @@ static TSS2_RC peer_key(const char *group, size_t coord, const TPMS_ECC_POINT *q
 out:
     EVP_PKEY_CTX_free(ctx);
     return rc;
+}
+
+/* A fresh key pair on the group, made by a provider (see util/pkey_type.h). */
+static EVP_PKEY *ephemeral_key(const char *group)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, PKEY_TYPE_EC, NULL);
+    EVP_PKEY *key = NULL;
+
+    if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 ||
+        EVP_PKEY_CTX_set_group_name(ctx, group) != 1 || EVP_PKEY_generate(ctx, &key) != 1)
+        key = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    return key;
 }
 
 /* Z: the x-coordinate of our ephemeral private key times the TPM's point, coord bytes. */
@@ -207,7 +241,7 @@ static TSS2_RC ecdh_salt(const TPMT_PUBLIC *pub, TPM2B_ENCRYPTED_SECRET *enc, ui
     if ((rc = peer_key(group, coord, tpm_q, &peer)) != TSS2_RC_SUCCESS)
         goto out;
     rc = TSS2_ESYS_RC_GENERAL_FAILURE;
-    if ((ours = EVP_PKEY_Q_keygen(NULL, NULL, "EC", group)) == NULL) {
+    if ((ours = ephemeral_key(group)) == NULL) {
         log_error("cannot generate an ephemeral %s key", group);
         goto out;
     }
@@ -229,7 +263,7 @@ out:
 }
 
 static TSS2_RC start_auth_session(struct tpm *t, struct sess *s, TPM2_HANDLE salt_handle,
-                                  const TPM2B_ENCRYPTED_SECRET *enc)
+                                  const TPM2B_ENCRYPTED_SECRET *enc, TPM2_SE type)
 {
     static const TPMT_SYM_DEF sym = {
         .algorithm = TPM2_ALG_AES,
@@ -242,14 +276,14 @@ static TSS2_RC start_auth_session(struct tpm *t, struct sess *s, TPM2_HANDLE sal
     do {
         s->nonce_tpm.size = 0;
         rc = Tss2_Sys_StartAuthSession(t->sys, salt_handle, TPM2_RH_NULL, NULL, &s->nonce_caller,
-                                       enc, TPM2_SE_HMAC, &sym, SESS_HASH, &s->handle,
+                                       enc, type, &sym, SESS_HASH, &s->handle,
                                        &s->nonce_tpm, NULL);
     } while (tpm_rc_is_retry(rc) && ++i < START_RETRIES);
     return rc;
 }
 
 TSS2_RC sess_start(struct tpm *t, TPM2_HANDLE salt_handle, const TPM2B_PUBLIC *salt_pub,
-                   struct sess **out)
+                   TPM2_SE type, struct sess **out)
 {
     struct sess *s = calloc(1, sizeof *s);
     TPM2B_ENCRYPTED_SECRET enc = { 0 };
@@ -263,7 +297,7 @@ TSS2_RC sess_start(struct tpm *t, TPM2_HANDLE salt_handle, const TPM2B_PUBLIC *s
         (rc = new_nonce(&s->nonce_caller)) != TSS2_RC_SUCCESS ||
         (rc = ecdh_salt(&salt_pub->publicArea, &enc, salt, &salt_len)) != TSS2_RC_SUCCESS)
         goto out;
-    if ((rc = start_auth_session(t, s, salt_handle, &enc)) != TSS2_RC_SUCCESS) {
+    if ((rc = start_auth_session(t, s, salt_handle, &enc, type)) != TSS2_RC_SUCCESS) {
         log_debug("TPM2_StartAuthSession: 0x%x", (unsigned)rc);
         goto out;
     }
@@ -278,7 +312,8 @@ TSS2_RC sess_start(struct tpm *t, TPM2_HANDLE salt_handle, const TPM2B_PUBLIC *s
         rc = TSS2_ESYS_RC_GENERAL_FAILURE;
         goto out;
     }
-    log_debug("started HMAC session 0x%08x", (unsigned)s->handle);
+    log_debug("started %s session 0x%08x", type == TPM2_SE_POLICY ? "policy" : "HMAC",
+              (unsigned)s->handle);
     *out = s;
     s = NULL; /* transferred */
 out:
@@ -322,6 +357,25 @@ static size_t hmac_key(const struct sess *s, const TPM2B_AUTH *auth, uint8_t *ke
     return SESS_DIGEST + n;
 }
 
+/*
+ * Keys mac_ctx with key, unless it holds that key already: a command's HMACs and KDFa all use
+ * one key, and consecutive commands on one object too, so the key schedule (two hash blocks)
+ * is computed once, and each use re-initialises from it.
+ */
+static bool mac_keyed(struct sess *s, const uint8_t *key, size_t key_len)
+{
+    if (key_len == s->mac_key_len && key_len != 0 &&
+        CRYPTO_memcmp(key, s->mac_key, key_len) == 0)
+        return true;
+    s->mac_key_len = 0;
+    if (key_len == 0 || key_len > sizeof s->mac_key ||
+        EVP_MAC_init(s->mac_ctx, key, key_len, NULL) != 1)
+        return false;
+    memcpy(s->mac_key, key, key_len);
+    s->mac_key_len = key_len;
+    return true;
+}
+
 /* HMAC(key, hash || nonceNewer || nonceOlder || attributes), the command and response shape. */
 static bool session_hmac(struct sess *s, const uint8_t *key, size_t key_len,
                          const uint8_t *hash, const TPM2B_NONCE *newer,
@@ -330,7 +384,7 @@ static bool session_hmac(struct sess *s, const uint8_t *key, size_t key_len,
     uint8_t a = (uint8_t)attrs;
     size_t len = 0;
 
-    return EVP_MAC_init(s->mac_ctx, key, key_len, NULL) == 1 &&
+    return mac_keyed(s, key, key_len) && EVP_MAC_init(s->mac_ctx, NULL, 0, NULL) == 1 &&
            EVP_MAC_update(s->mac_ctx, hash, SESS_DIGEST) == 1 &&
            EVP_MAC_update(s->mac_ctx, newer->buffer, newer->size) == 1 &&
            EVP_MAC_update(s->mac_ctx, older->buffer, older->size) == 1 &&
@@ -366,8 +420,9 @@ static bool cfb(struct sess *s, const uint8_t *key, size_t key_len, const TPM2B_
     int out_len = 0;
     bool ok;
 
-    ok = kdfa(SESS_HASH, key, key_len, "CFB", newer->buffer, newer->size, older->buffer,
-              older->size, kiv, sizeof kiv * 8) &&
+    ok = mac_keyed(s, key, key_len) &&
+         kdfa_keyed(s->mac_ctx, "CFB", newer->buffer, newer->size, older->buffer, older->size,
+                    kiv, sizeof kiv * 8) &&
          EVP_CipherInit_ex2(s->cipher_ctx, s->cipher, kiv, kiv + CFB_KEY, encrypt ? 1 : 0,
                             NULL) == 1 &&
          EVP_CipherUpdate(s->cipher_ctx, buf, &out_len, buf, (int)len) == 1 &&
@@ -536,7 +591,7 @@ TSS2_RC sess_run(struct tpm *t, struct sess *s, TPM2_CC cc, const struct sess_au
     if (s->out_of_step)
         return TSS2_ESYS_RC_INVALID_SESSIONS;
     if ((rc = check_auth_args(a)) != TSS2_RC_SUCCESS ||
-        (rc = new_nonce(&s->nonce_caller)) != TSS2_RC_SUCCESS)
+        (rc = pooled_nonce(s, &s->nonce_caller)) != TSS2_RC_SUCCESS)
         return rc;
     /* The TPM's view: "decrypt" what we encrypted, "encrypt" what it sends back. */
     if (flags & SESS_ENCRYPT_CMD)
@@ -589,6 +644,11 @@ bool sess_rc_lost(TSS2_RC rc)
         return code >= TPM2_RC_REFERENCE_S0 && code <= TPM2_RC_REFERENCE_S6;
     return !(code & TPM2_RC_P) && (code & TPM2_RC_S) && (code & 0x700) != 0 &&
            (code & 0x3f) == (TPM2_RC_HANDLE & 0x3f);
+}
+
+TPMI_SH_AUTH_SESSION sess_handle(const struct sess *s)
+{
+    return s->handle;
 }
 
 void sess_test_corrupt_rsp_check(struct sess *s)

@@ -35,12 +35,16 @@ struct sess_auth {
 };
 
 /*
- * Starts a salted HMAC session (SHA-256, AES-128-CFB) with salt_handle, a loaded ECC P-256
- * decryption key whose public area is salt_pub: the salt is agreed by ECDH with that key.
- * Returns a TSS2_RC; *out is set on success.
+ * Starts a salted session (SHA-256, AES-128-CFB) of type (TPM2_SE_HMAC, or TPM2_SE_POLICY for
+ * keys bound to a policy, which then runs its policy commands first) with salt_handle, a
+ * loaded ECC P-256 decryption key whose public area is salt_pub: the salt is agreed by ECDH
+ * with that key. Returns a TSS2_RC; *out is set on success. A policy session whose policy
+ * includes PolicyAuthValue is HMAC'd like an HMAC session, so sess_run serves both.
  */
 TSS2_RC sess_start(struct tpm *t, TPM2_HANDLE salt_handle, const TPM2B_PUBLIC *salt_pub,
-                   struct sess **out);
+                   TPM2_SE type, struct sess **out);
+/* The session's TPM handle (policy commands name it). */
+TPMI_SH_AUTH_SESSION sess_handle(const struct sess *s);
 /* Frees the session; flushes it from the TPM when flush is true. NULL is fine. */
 void sess_free(struct tpm *t, struct sess *s, bool flush);
 

@@ -39,6 +39,7 @@ struct tcti_wait {
     size_t *size;                /* the receive the worker runs */
     uint8_t *rsp;
     TSS2_RC rc;
+    bool failed;                 /* an exchange failed since tcti_wait_take_failure (atomic) */
 };
 
 static struct tcti_wait *wait_of(TSS2_TCTI_CONTEXT *ctx)
@@ -127,6 +128,15 @@ static TSS2_RC receive_asking(struct tcti_wait *w, size_t *size, uint8_t *rsp)
     return rc;
 }
 
+/* A failed exchange leaves SAPI mid-command; the TPM layer starts over when it sees this. */
+static TSS2_RC note_failure(struct tcti_wait *w, TSS2_RC rc)
+{
+    if (rc != TSS2_RC_SUCCESS && rc != TSS2_TCTI_RC_TRY_AGAIN &&
+        (rc & ~TSS2_RC_LAYER_MASK) != TSS2_BASE_RC_INSUFFICIENT_BUFFER)
+        __atomic_store_n(&w->failed, true, __ATOMIC_RELEASE);
+    return rc;
+}
+
 static TSS2_RC wait_receive(TSS2_TCTI_CONTEXT *ctx, size_t *size, uint8_t *rsp, int32_t timeout)
 {
     struct tcti_wait *w = wait_of(ctx);
@@ -134,13 +144,18 @@ static TSS2_RC wait_receive(TSS2_TCTI_CONTEXT *ctx, size_t *size, uint8_t *rsp, 
     /* Only a blocking receive of a whole response is worth a thread. */
     if (!surrender_active() || !w->threads_ok || timeout != TSS2_TCTI_TIMEOUT_BLOCK ||
         rsp == NULL || !worker_start(w))
-        return Tss2_Tcti_Receive(w->inner, size, rsp, timeout);
-    return receive_asking(w, size, rsp);
+        return note_failure(w, Tss2_Tcti_Receive(w->inner, size, rsp, timeout));
+    return note_failure(w, receive_asking(w, size, rsp));
+}
+
+bool tcti_wait_take_failure(TSS2_TCTI_CONTEXT *ctx)
+{
+    return __atomic_exchange_n(&wait_of(ctx)->failed, false, __ATOMIC_ACQ_REL);
 }
 
 static TSS2_RC wait_transmit(TSS2_TCTI_CONTEXT *ctx, size_t size, const uint8_t *cmd)
 {
-    return Tss2_Tcti_Transmit(wait_of(ctx)->inner, size, cmd);
+    return note_failure(wait_of(ctx), Tss2_Tcti_Transmit(wait_of(ctx)->inner, size, cmd));
 }
 
 static TSS2_RC wait_cancel(TSS2_TCTI_CONTEXT *ctx)

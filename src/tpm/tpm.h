@@ -117,6 +117,35 @@ enum tpm_key_type {
 };
 
 /* What a key is and may do; the TPM object's attributes follow from it. */
+/* A PCR selection in one bank: hash is a TPM algorithm (TPM2_ALG_SHA256...), mask bit n = PCR n. */
+struct tpm_pcr_sel {
+    uint16_t hash;
+    uint32_t mask;        /* PCRs 0..23 */
+};
+
+/*
+ * What a key's use is bound to, beyond its auth value (which is always needed too):
+ * PCRs with fixed values (pcr_digest: SHA-256 over the selected PCRs' values, in index order),
+ * or an authority whose signed approvals name the PCR values (PolicyAuthorize).
+ */
+struct tpm_policy {
+    bool authorize;
+    struct tpm_pcr_sel pcrs;          /* fixed: the selection; authorize: unused */
+    uint8_t pcr_digest[32];
+    uint8_t authority_pub[600];       /* authorize: the authority's marshalled TPM2B_PUBLIC */
+    size_t authority_pub_len;
+};
+
+/* An authority's approval of PCR values for its keys, parsed from its blob (tpm_approval_parse). */
+struct tpm_approval {
+    struct tpm_pcr_sel pcrs;
+    uint8_t pcr_digest[32];
+    uint8_t authority_name[68];       /* TPM name of the authority that signed */
+    size_t authority_name_len;
+    uint8_t sig[1100];                /* marshalled TPMT_SIGNATURE over the approved policy */
+    size_t sig_len;
+};
+
 struct tpm_key_spec {
     enum tpm_key_type type;
     unsigned bits;        /* RSA modulus, AES/TDES key bits; HMAC: key bytes * 8 */
@@ -125,6 +154,7 @@ struct tpm_key_spec {
     bool sign;            /* asymmetric: sign; symmetric: encrypt (the TPM calls it sign) */
     bool decrypt;         /* asymmetric: decrypt/ECDH; symmetric: decrypt */
     bool fixed;           /* not extractable: fixedTPM and fixedParent */
+    const struct tpm_policy *policy;   /* NULL, or what use is bound to (authPolicy) */
 };
 
 /* The public part of a key, as PKCS#11 attributes need it (big-endian byte strings). */
@@ -164,6 +194,37 @@ CK_RV tpm_key_create(struct tpm *t, struct tpm_obj *parent, const struct tpm_key
 
 /* The public part of a wrapped key. CKR_OK or CKR_DEVICE_ERROR (a blob that does not parse). */
 CK_RV tpm_blob_public(const struct tpm_blob *blob, struct tpm_key_public *out);
+
+/* ---- policies: keys bound to PCR values (policy.c) ---- */
+
+/* The PCRs' values, each the bank's digest size, in index order. CKR_OK or a device error. */
+CK_RV tpm_pcr_read(struct tpm *t, const struct tpm_pcr_sel *sel, uint8_t *values, size_t max,
+                   size_t *len);
+/* SHA-256 over the PCR values, as PolicyPCR wants it. */
+void tpm_pcr_digest(const uint8_t *values, size_t len, uint8_t out[32]);
+/* The authPolicy a key bound to p gets (SHA-256). False if p's authority does not parse. */
+bool tpm_policy_digest(const struct tpm_policy *p, uint8_t out[32]);
+/* "sha256:0,2,7" for log lines. */
+void tpm_pcr_sel_text(const struct tpm_pcr_sel *sel, char *buf, size_t size);
+/*
+ * An authority's public key (DER SubjectPublicKeyInfo: EC P-256/P-384 or RSA) in the form the
+ * TPM loads it, with its TPM name. CKR_OK, CKR_ATTRIBUTE_VALUE_INVALID, CKR_HOST_MEMORY.
+ */
+CK_RV tpm_authority_from_spki(const uint8_t *der, size_t len, struct tpm_policy *p,
+                              uint8_t *name, size_t *name_len);
+/*
+ * The approved policy an authority signs for sel and pcr_digest: SHA-256 of
+ * (PolicyPCR digest || empty policyRef), the digest TPM2_VerifySignature checks.
+ */
+void tpm_approval_hash(const struct tpm_pcr_sel *sel, const uint8_t pcr_digest[32],
+                       uint8_t out[32]);
+/* Approval blobs (the token stores them as data objects): parse, and make one from parts. */
+CK_RV tpm_approval_parse(const uint8_t *blob, size_t len, struct tpm_approval *out);
+/* Binds an open key to p (a copy); its uses then run p in a policy session. */
+CK_RV tpm_key_set_policy(struct tpm *t, struct tpm_obj *key, const struct tpm_policy *p);
+/* The approvals an authorize-bound key may use now (copied; replaces the earlier list). */
+CK_RV tpm_key_set_approvals(struct tpm *t, struct tpm_obj *key, const struct tpm_approval *a,
+                            size_t n);
 
 /* ---- using keys ---- */
 

@@ -34,6 +34,7 @@ struct tpm_obj {
     TPM2B_PUBLIC pub;              /* public area (once known, for primaries) */
     TPM2B_PRIVATE priv;            /* TPM_OBJ_KEY */
     unsigned pins;                 /* >0 while a command uses it: not evictable */
+    struct key_policy *policy;     /* keys bound to a policy (policy.c), else NULL */
 };
 
 /*
@@ -70,6 +71,8 @@ struct tpm {
     TSS2_SYS_CONTEXT *sys;         /* ESAPI's own SAPI context, for commands with our sessions */
     struct tpm_props props;
     struct sess *sess;             /* the process's salted HMAC session, NULL until needed */
+    struct sess *psess;            /* the policy session for policy-bound keys, NULL until needed */
+    bool psess_dirty;              /* psess holds policy state from an unfinished use */
     struct tpm_obj *objs;          /* every open object, most recently used first */
     unsigned loaded;               /* how many of them are loaded */
     unsigned max_loaded;           /* residency limit: transient_min less one for scratch */
@@ -101,6 +104,14 @@ TSS2_RC tpm_create_once(struct tpm *t, void *arg);
  */
 TSS2_RC tcti_wait_new(TSS2_TCTI_CONTEXT *inner, bool threads_ok, TSS2_TCTI_CONTEXT **out);
 void tcti_wait_free(TSS2_TCTI_CONTEXT **ctx);
+/* Whether an exchange with the TPM failed (transport, not a TPM error) since last asked. */
+bool tcti_wait_take_failure(TSS2_TCTI_CONTEXT *ctx);
+/*
+ * ctx.c: after a failed exchange, a fresh ESAPI context (the old one is stuck mid-command) and
+ * nothing assumed of what the TPM held: loaded objects and the session are flushed if the TPM
+ * answers, and reloaded on demand. Lock held; tpm_enter and tpm_call run it when needed.
+ */
+void tpm_transport_check(struct tpm *t);
 
 /*
  * The TPM lock, which every function of this layer takes. tpm_enter does not wait when this
@@ -117,6 +128,18 @@ void tpm_leave(struct tpm *t);
  * returns it, and tpm_rc_to_rv makes it CKR_FUNCTION_CANCELED.
  */
 #define TPMTOK_RC_CANCELED ((TSS2_RC)0xF00001u)
+
+/*
+ * policy.c: before a use of key, its policy in the policy session (*out: that session, or the
+ * HMAC session for keys without a policy); after the command, policy_end with its outcome.
+ * TPMTOK_RC_POLICY: the PCRs are not in a state the key is bound to (logged, naming them),
+ * which tpm_use_rc_to_rv makes CKR_FUNCTION_FAILED.
+ */
+#define TPMTOK_RC_POLICY ((TSS2_RC)0xF00003u)
+struct sess;
+TSS2_RC policy_begin(struct tpm *t, struct tpm_obj *key, struct sess **out);
+void policy_end(struct tpm *t, struct tpm_obj *key, TSS2_RC rc);
+void policy_free(struct tpm_obj *o);
 
 /* rc.c: the one place a TSS2_RC becomes a CK_RV; logs what failed with tss2's decoding. */
 CK_RV tpm_rc_to_rv(TSS2_RC rc, const char *what);
@@ -153,6 +176,8 @@ void resid_adopt(struct tpm *t, struct tpm_obj *o, TPM2_HANDLE handle);
 void resid_forget(struct tpm *t, struct tpm_obj *o);
 /* After the TPM lost our handles (restart): every object becomes not loaded. */
 void resid_forget_handles(struct tpm *t);
+/* Asks the TPM to flush every object we have loaded, whatever it answers (before forgetting). */
+void resid_flush_loaded(struct tpm *t);
 /*
  * A key object (not loaded yet) from its marshalled blobs under parent, with its auth value.
  * Bad blobs give a TSS2_MU error code.

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tctildr.h>
 
@@ -196,6 +197,24 @@ int swtpm_da_reset(struct swtpm *s)
     return rc == TSS2_RC_SUCCESS ? 0 : -1;
 }
 
+int swtpm_pcr_extend(struct swtpm *s, unsigned pcr, const char *data)
+{
+    ESYS_CONTEXT *esys;
+    TSS2_TCTI_CONTEXT *tcti;
+    TPML_DIGEST_VALUES v = { .count = 1 };
+    unsigned n = 32;
+    TSS2_RC rc;
+
+    v.digests[0].hashAlg = TPM2_ALG_SHA256;
+    if (EVP_Digest(data, strlen(data), (unsigned char *)&v.digests[0].digest, &n, EVP_sha256(),
+                   NULL) != 1 ||
+        with_esys(s, &esys, &tcti) != 0)
+        return -1;
+    rc = Esys_PCR_Extend(esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &v);
+    without_esys(&esys, &tcti);
+    return rc == TSS2_RC_SUCCESS ? 0 : -1;
+}
+
 int swtpm_transient_count(struct swtpm *s)
 {
     ESYS_CONTEXT *esys;
@@ -214,6 +233,68 @@ int swtpm_transient_count(struct swtpm *s)
     }
     without_esys(&esys, &tcti);
     return n;
+}
+
+/* TPM2_FlushContext(h) sent as bytes. 0, or -1 if the TPM refused or did not answer. */
+static int tpm_flush_raw(TSS2_TCTI_CONTEXT *tcti, uint32_t h)
+{
+    uint8_t cmd[14] = { 0x80, 0x01, 0, 0, 0, 14, 0, 0, 0x01, 0x65,
+                        (uint8_t)(h >> 24), (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h };
+    uint8_t resp[64];
+    size_t len = sizeof resp;
+
+    if (Tss2_Tcti_Transmit(tcti, sizeof cmd, cmd) != TSS2_RC_SUCCESS ||
+        Tss2_Tcti_Receive(tcti, &len, resp, TSS2_TCTI_TIMEOUT_BLOCK) != TSS2_RC_SUCCESS ||
+        len < 10)
+        return -1;
+    return resp[6] == 0 && resp[7] == 0 && resp[8] == 0 && resp[9] == 0 ? 0 : -1;
+}
+
+/* Flushes every handle of one kind (the first byte of its handles). Handles flushed, or -1. */
+static int flush_range(ESYS_CONTEXT *esys, TSS2_TCTI_CONTEXT *tcti, uint32_t first)
+{
+    TPMS_CAPABILITY_DATA *data = NULL;
+    int n = 0;
+
+    if (Esys_GetCapability(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                           first, TPM2_MAX_CAP_HANDLES, NULL, &data) != TSS2_RC_SUCCESS)
+        return -1;
+    /* Through SAPI: ESAPI would want an ESYS_TR, which a dead process's handle does not have. */
+    for (uint32_t i = 0; i < data->data.handles.count; i++) {
+        TPM2_HANDLE h = data->data.handles.handle[i];
+        if ((h & 0xff000000u) != (first & 0xff000000u))
+            continue;
+        if (tpm_flush_raw(tcti, h) == 0)
+            n++;
+    }
+    Esys_Free(data);
+    return n;
+}
+
+int swtpm_flush_leftovers(struct swtpm *s)
+{
+    ESYS_CONTEXT *esys;
+    TSS2_TCTI_CONTEXT *tcti;
+    int a, b, c;
+
+    if (with_esys(s, &esys, &tcti) != 0)
+        return -1;
+    a = flush_range(esys, tcti, 0x80000000u);
+    b = flush_range(esys, tcti, 0x02000000u);
+    c = flush_range(esys, tcti, 0x03000000u);
+    without_esys(&esys, &tcti);
+    return a < 0 || b < 0 || c < 0 ? -1 : a + b + c;
+}
+
+void swtpm_kill(struct swtpm *s)
+{
+    int status;
+
+    if (s->pid > 0) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, &status, 0);
+        s->pid = 0;
+    }
 }
 
 int swtpm_start(struct swtpm *s)

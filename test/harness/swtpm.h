@@ -24,6 +24,13 @@ int swtpm_start(struct swtpm *s);
 void swtpm_stop(struct swtpm *s);
 /* Kills swtpm and starts it again on the same ports and state: a TPM Reset. */
 int swtpm_restart(struct swtpm *s);
+/* Kills swtpm (SIGKILL), as a TPM that disappears; swtpm_restart brings it back. */
+void swtpm_kill(struct swtpm *s);
+/*
+ * Flushes every transient object and session in the TPM, as a resource manager does for a
+ * process that died (a bare TPM keeps them). Handles flushed, or -1.
+ */
+int swtpm_flush_leftovers(struct swtpm *s);
 /* Points TPMTOK_STORE at a new, not yet existing file in the temp dir and returns its path. */
 const char *swtpm_new_store(struct swtpm *s);
 
@@ -31,6 +38,8 @@ const char *swtpm_new_store(struct swtpm *s);
 int swtpm_da_setup(struct swtpm *s, unsigned max_tries, unsigned recovery_s);
 /* Clears the failure counter and any lockout. 0 or -1. */
 int swtpm_da_reset(struct swtpm *s);
+/* Extends PCR pcr's SHA-256 bank with the SHA-256 of data, as a boot measures. 0 or -1. */
+int swtpm_pcr_extend(struct swtpm *s, unsigned pcr, const char *data);
 /* Transient objects loaded in the TPM right now (all processes), or -1. */
 int swtpm_transient_count(struct swtpm *s);
 

@@ -395,6 +395,9 @@ static void test_token_keys_persist_across_processes(void **state)
                   find_all(f, s, t, 2, found, 4) != 1;
         n2 = bad ? NULL : attr_get(f, s, found[0], CKA_MODULUS, &n2_len, &rv);
         bad |= n2 == NULL || n2_len != n_len || memcmp(n2, n, n_len) != 0;
+        free(n2);
+        free(id);
+        free(n);
         /* A bare TPM keeps what a process loaded until someone flushes it. */
         _exit(bad | (f->C_Finalize(NULL) != CKR_OK));
     }

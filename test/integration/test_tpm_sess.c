@@ -184,7 +184,7 @@ static int group_setup(void **state)
         tpm_open(getenv("TPMTOK_TCTI"), &zeroed_lock_ops, true, &f->t) != CKR_OK)
         goto fail;
     create_primary(f);
-    if (sess_start(f->t, f->primary, &f->primary_pub, &f->s) != TSS2_RC_SUCCESS)
+    if (sess_start(f->t, f->primary, &f->primary_pub, TPM2_SE_HMAC, &f->s) != TSS2_RC_SUCCESS)
         goto fail;
     return 0;
 fail:
@@ -449,7 +449,7 @@ static void restart_session(struct fixture *f)
 {
     sess_free(f->t, f->s, true);
     f->s = NULL;
-    assert_int_equal(sess_start(f->t, f->primary, &f->primary_pub, &f->s), TSS2_RC_SUCCESS);
+    assert_int_equal(sess_start(f->t, f->primary, &f->primary_pub, TPM2_SE_HMAC, &f->s), TSS2_RC_SUCCESS);
 }
 
 /* Test 4: a session flushed behind the engine's back is reported lost; a new one works. */

@@ -158,10 +158,28 @@ pkcs11-tool $P --decrypt -m AES-CBC-PAD --id 03 --iv "$iv" -i "$D/ct" -o "$D/pt"
     >"$out" 2>&1 || fail "--decrypt AES-CBC-PAD"
 cmp -s "$D/pt" "$D/data" || fail "AES-CBC-PAD round trip differs"
 
+step "AES-CBC-PAD and AES-ECB with a known key, compared with OpenSSL"
+head -c 32 /dev/urandom >"$D/aes.key"
+key_hex=$(od -An -tx1 -v "$D/aes.key" | tr -d ' \n')
+pkcs11-tool $P --write-object "$D/aes.key" --type secrkey --key-type AES:32 --id 06 \
+    --label aes-known >"$out" 2>&1 || fail "--write-object secrkey AES:32"
+pkcs11-tool $P --encrypt -m AES-CBC-PAD --id 06 --iv "$iv" -i "$D/data" -o "$D/ct" \
+    >"$out" 2>&1 || fail "--encrypt AES-CBC-PAD with the known key"
+openssl enc -aes-256-cbc -K "$key_hex" -iv "$iv" -in "$D/data" -out "$D/ct.ref" ||
+    fail "openssl enc -aes-256-cbc"
+cmp -s "$D/ct" "$D/ct.ref" || fail "AES-CBC-PAD differs from OpenSSL"
+head -c 2992 "$D/data" >"$D/blocks"   # whole blocks
+pkcs11-tool $P --encrypt -m AES-ECB --id 06 -i "$D/blocks" -o "$D/ct" >"$out" 2>&1 ||
+    fail "--encrypt AES-ECB"
+openssl enc -aes-256-ecb -nopad -K "$key_hex" -in "$D/blocks" -out "$D/ct.ref" ||
+    fail "openssl enc -aes-256-ecb"
+cmp -s "$D/ct" "$D/ct.ref" || fail "AES-ECB differs from OpenSSL"
+
 step "delete an object"
 pkcs11-tool $P --delete-object --type secrkey --id 03 >"$out" 2>&1 || fail "--delete-object"
 pkcs11-tool $P --list-objects >"$out" 2>&1 || fail "--list-objects"
-if grep -q "Secret Key Object" "$out"; then fail "the AES key is still there"; fi
+if grep -q "label: *aes-key$" "$out"; then fail "the AES key is still there"; fi
+grep -q "label: *aes-known$" "$out" || fail "another AES key was deleted too"
 
 step "pkcs11-tool --login --test"
 pkcs11-tool --module "$M" --token-label "pkcs11-tool test" --login --pin 24681357 \
