@@ -257,6 +257,15 @@ static bool keeps_op(CK_RV rv)
     return rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL || rv == CKR_USER_NOT_LOGGED_IN;
 }
 
+/*
+ * The entry points let NULL through with a length of 0, and the families copy their input with
+ * memcpy, which may not be given NULL even for 0 bytes.
+ */
+static const uint8_t *data_or_empty(const uint8_t *p)
+{
+    return p != NULL ? p : (const uint8_t *)"";
+}
+
 static CK_RV update_locked_out(struct session *s, enum op_kind kind, const uint8_t *in,
                                size_t len, uint8_t *out, CK_ULONG *out_len)
 {
@@ -291,7 +300,7 @@ CK_RV op_update(struct module *m, CK_SESSION_HANDLE h, enum op_kind kind, const 
 
     if ((rv = session_acquire(m, h, &s)) != CKR_OK)
         return rv;
-    rv = update_locked_out(s, kind, in, len, out, out_len);
+    rv = update_locked_out(s, kind, data_or_empty(in), len, out, out_len);
     session_release(m, s);
     return rv;
 }
@@ -390,7 +399,7 @@ static CK_RV produce(struct session *s, struct op *op, const struct step *st, ui
 CK_RV op_final(struct module *m, CK_SESSION_HANDLE h, enum op_kind kind, const uint8_t *in,
                size_t in_len, uint8_t *out, CK_ULONG *out_len)
 {
-    struct step st = { .sig = in, .sig_len = in_len };
+    struct step st = { .sig = data_or_empty(in), .sig_len = in_len };
     struct session *s;
     struct op *op;
     CK_RV rv;
@@ -406,7 +415,8 @@ CK_RV op_final(struct module *m, CK_SESSION_HANDLE h, enum op_kind kind, const u
 CK_RV op_single(struct module *m, CK_SESSION_HANDLE h, enum op_kind kind, const uint8_t *in,
                 size_t len, const uint8_t *sig, size_t sig_len, uint8_t *out, CK_ULONG *out_len)
 {
-    struct step st = { .single = true, .in = in, .len = len, .sig = sig, .sig_len = sig_len };
+    struct step st = { .single = true, .in = data_or_empty(in), .len = len,
+                       .sig = data_or_empty(sig), .sig_len = sig_len };
     struct session *s;
     struct op *op;
     CK_RV rv;
@@ -506,7 +516,7 @@ CK_RV op_dual(struct module *m, CK_SESSION_HANDLE h, enum op_kind cipher, enum o
 
     if ((rv = session_acquire(m, h, &s)) != CKR_OK)
         return rv;
-    rv = dual_locked_out(s, cipher, other, in, len, out, out_len);
+    rv = dual_locked_out(s, cipher, other, data_or_empty(in), len, out, out_len);
     session_release(m, s);
     return rv;
 }

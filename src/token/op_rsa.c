@@ -76,9 +76,12 @@ static CK_RV rsa_final(struct op *op, const uint8_t *in, size_t in_len, uint8_t 
     struct op_rsa *r = (struct op_rsa *)op;
 
     *out_len = r->k;
+    /* No data at all leaves the buffer NULL, and memcpy may not be given NULL even for 0. */
     if (!r->decrypt)
         return pkey_rsa_encrypt(r->pub, pkey_padding(r->detail), r->hash, r->mgf_hash, r->label,
-                                r->label_len, r->data.data, r->data.len, out, out_len);
+                                r->label_len,
+                                r->data.data != NULL ? r->data.data : (const uint8_t *)"",
+                                r->data.len, out, out_len);
     if (r->data.len != r->k)
         return CKR_ENCRYPTED_DATA_LEN_RANGE;
     /* Not a ciphertext of this key; and libtpms fails hard on c >= n (TPM_RC_FAILURE). */

@@ -271,8 +271,10 @@ static CK_RV sign_final(struct op *op, const uint8_t *sig, size_t sig_len, uint8
     size_t dlen = sizeof digest;
     CK_RV rv;
 
+    /* No data at all leaves the buffer NULL, and memcpy may not be given NULL even for 0. */
     if (!o->hashed)
-        return finish(o, o->data.data, o->data.len, sig, sig_len, out, out_len);
+        return finish(o, o->data.data != NULL ? o->data.data : (const uint8_t *)"", o->data.len,
+                      sig, sig_len, out, out_len);
     if ((rv = hashing_final(&o->h, digest, &dlen)) == CKR_OK)
         rv = finish(o, digest, dlen, sig, sig_len, out, out_len);
     secret_wipe(digest, sizeof digest);
