@@ -514,12 +514,13 @@ static void bench_all(struct p11 *p, const struct opts *o, struct fillers *fl)
 int main(int argc, char **argv)
 {
     struct opts o;
-    struct bench_out out = { NULL };
+    struct bench_out out;
     struct p11 p = { .out = &out };
     struct fillers fl = { 0 };
     int ret;
     CK_RV rv;
 
+    memset(&out, 0, sizeof out);
     if ((ret = parse_args(argc, argv, &o)) != 0)
         return ret == 1 ? 0 : 2;
     ret = 1;

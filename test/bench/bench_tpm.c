@@ -567,12 +567,13 @@ static int parse_args(int argc, char **argv, double *seconds, const char **csv,
 
 int main(int argc, char **argv)
 {
-    struct bench_out out = { NULL };
+    struct bench_out out;
     struct tpm t = { .primary = ESYS_TR_NONE, .seconds = 1.0, .out = &out };
     const char *csv = NULL, *only = NULL;
     TSS2_RC rc;
     int ret;
 
+    memset(&out, 0, sizeof out);
     if ((ret = parse_args(argc, argv, &t.seconds, &csv, &only)) != 0)
         return ret == 1 ? 0 : 2;
     ret = 1;
