@@ -71,8 +71,12 @@ static void spec_usage(struct tpm_key_spec *spec, const struct attrs *a, CK_OBJE
 
     spec->fixed = !ext;
     if (class == CKO_SECRET_KEY && spec->type != TPM_KEY_HMAC) {
-        spec->sign = attrs_get_bool(a, CKA_ENCRYPT, false) || attrs_get_bool(a, CKA_WRAP, false);
-        spec->decrypt = attrs_get_bool(a, CKA_DECRYPT, false) ||
+        /* The TPM's sign on a symmetric key allows encryption and TPM2_MAC; a long CMAC
+         * also decrypts one block (token/hashing.h). */
+        bool mac = attrs_get_bool(a, CKA_SIGN, false) || attrs_get_bool(a, CKA_VERIFY, false);
+        spec->sign = mac || attrs_get_bool(a, CKA_ENCRYPT, false) ||
+                     attrs_get_bool(a, CKA_WRAP, false);
+        spec->decrypt = mac || attrs_get_bool(a, CKA_DECRYPT, false) ||
                         attrs_get_bool(a, CKA_UNWRAP, false);
     } else if (class == CKO_SECRET_KEY) {
         spec->sign = true;   /* an HMAC key signs and verifies by computing the same MAC */

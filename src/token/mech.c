@@ -85,6 +85,14 @@ static const struct mech mechs[] = {
       .alg2 = TPM2_ALG_CTR, .keys = KEYS_AES, .detail = CIPHER_CTR, .new_crypt = op_cipher_new },
     { .type = CKM_AES_CFB128, .flags = CRYPT_FLAGS, .sizes = SIZES_AES, .alg = TPM2_ALG_AES,
       .alg2 = TPM2_ALG_CFB, .keys = KEYS_AES, .detail = CIPHER_CFB, .new_crypt = op_cipher_new },
+
+    /* AES-CMAC through TPM2_MAC (TPM2_HMAC's command with an AES key and TPM2_ALG_CMAC). */
+    { .type = CKM_AES_CMAC, .flags = SIGN_FLAGS, .sizes = SIZES_AES, .alg = TPM2_ALG_AES,
+      .alg2 = TPM2_ALG_CMAC, .keys = KEYS_AES, .hash = TPM2_ALG_CMAC, .detail = SIG_CMAC,
+      .new_op = op_sign_new },
+    { .type = CKM_AES_CMAC_GENERAL, .flags = SIGN_FLAGS, .sizes = SIZES_AES,
+      .alg = TPM2_ALG_AES, .alg2 = TPM2_ALG_CMAC, .keys = KEYS_AES, .hash = TPM2_ALG_CMAC,
+      .detail = SIG_CMAC_GENERAL, .new_op = op_sign_new },
 };
 #undef HASH_ROWS
 #define N_MECHS (sizeof mechs / sizeof mechs[0])

@@ -43,6 +43,8 @@ enum mech_detail {
     SIG_ECDSA_HASH,
     SIG_HMAC,
     SIG_HMAC_GENERAL,
+    SIG_CMAC,
+    SIG_CMAC_GENERAL,
     CIPHER_ECB,
     CIPHER_CBC,
     CIPHER_CBC_PAD,
@@ -66,7 +68,8 @@ struct mech {
     uint32_t cc;              /* TPM command it needs, or 0 */
     unsigned sym_bits;        /* a symmetric key size of alg TPM2_TestParms must accept, or 0 */
     enum mech_keys keys;
-    uint16_t hash;            /* TPM2_ALG_SHA*: the digest, hash-then-sign or HMAC hash */
+    uint16_t hash;            /* TPM2_ALG_SHA*: the digest, hash-then-sign or HMAC hash;
+                                 TPM2_ALG_CMAC for the CMACs */
     enum mech_detail detail;
     /* Constructors: digest, sign and verify; encrypt and decrypt. NULL where not offered. */
     CK_RV (*new_op)(const struct op_init *in, struct op **out);

@@ -1,8 +1,8 @@
 /*
- * Signing and verification: RSA PKCS#1 v1.5, PSS and raw, ECDSA, and HMAC. Private-key work
- * runs in the TPM; verification with a public key in OpenSSL. Multi-part hash-then-sign
- * hashes through a TPM sequence (so its state can be saved); a single-part call hashes in
- * OpenSSL and costs the TPM one command.
+ * Signing and verification: RSA PKCS#1 v1.5, PSS and raw, ECDSA, HMAC and AES-CMAC.
+ * Private-key and secret-key work runs in the TPM; verification with a public key in
+ * OpenSSL. Multi-part hash-then-sign hashes through a TPM sequence (so its state can be
+ * saved); a single-part call hashes in OpenSSL and costs the TPM one command.
  */
 #include "config.h"
 
@@ -24,6 +24,8 @@
 #include "util/log.h"
 #include "util/secret.h"
 
+#define AES_BLOCK_BYTES 16      /* a CMAC is one cipher block */
+
 struct op_sign {
     struct op base;
     enum mech_detail detail;
@@ -33,7 +35,7 @@ struct op_sign {
     size_t salt_len;            /* PSS */
     size_t sig_len;             /* signatures are exactly this long */
     size_t coord;               /* ECDSA: bytes per coordinate */
-    struct hashing h;           /* hash-then-sign and HMAC */
+    struct hashing h;           /* hash-then-sign and the MACs */
     bool hashed;
     struct buf data;            /* raw mechanisms: everything fed so far */
     size_t max_data;
@@ -43,12 +45,13 @@ struct op_sign {
 static bool is_hashed(enum mech_detail d)
 {
     return d == SIG_RSA_PKCS_HASH || d == SIG_RSA_PSS_HASH || d == SIG_ECDSA_HASH ||
-           d == SIG_HMAC || d == SIG_HMAC_GENERAL;
+           d == SIG_HMAC || d == SIG_HMAC_GENERAL || d == SIG_CMAC || d == SIG_CMAC_GENERAL;
 }
 
-static bool is_hmac(enum mech_detail d)
+/* HMAC and CMAC: the TPM computes the MAC, for signing and for checking alike. */
+static bool is_mac(enum mech_detail d)
 {
-    return d == SIG_HMAC || d == SIG_HMAC_GENERAL;
+    return d == SIG_HMAC || d == SIG_HMAC_GENERAL || d == SIG_CMAC || d == SIG_CMAC_GENERAL;
 }
 
 static bool is_pss(enum mech_detail d)
@@ -217,8 +220,8 @@ static CK_RV verify_tbs(struct op_sign *o, const uint8_t *tbs, size_t len, const
     }
 }
 
-/* An HMAC is checked by computing it (in the TPM) and comparing in constant time. */
-static CK_RV hmac_check(struct op_sign *o, const uint8_t *mac, size_t mac_len, const uint8_t *sig,
+/* A MAC is checked by computing it (in the TPM) and comparing in constant time. */
+static CK_RV mac_check(struct op_sign *o, const uint8_t *mac, size_t mac_len, const uint8_t *sig,
                         size_t sig_len)
 {
     if (sig_len != o->sig_len)
@@ -232,9 +235,9 @@ static CK_RV hmac_check(struct op_sign *o, const uint8_t *mac, size_t mac_len, c
 static CK_RV finish(struct op_sign *o, const uint8_t *tbs, size_t len, const uint8_t *sig,
                     size_t sig_len, uint8_t *out, size_t *out_len)
 {
-    if (is_hmac(o->detail)) {
+    if (is_mac(o->detail)) {
         if (o->verify)
-            return hmac_check(o, tbs, len, sig, sig_len);
+            return mac_check(o, tbs, len, sig, sig_len);
         memcpy(out, tbs, o->sig_len);
         *out_len = o->sig_len;
         return CKR_OK;
@@ -298,7 +301,7 @@ static CK_RV sign_oneshot(struct op *op, const uint8_t *in, size_t len, const ui
     size_t ignored = 0;
     CK_RV rv;
 
-    if (!o->hashed || is_hmac(o->detail)) {
+    if (!o->hashed || is_mac(o->detail)) {
         if ((rv = sign_update(op, in, len, NULL, &ignored)) != CKR_OK)
             return rv;
         return sign_final(op, sig, sig_len, out, out_len);
@@ -377,13 +380,14 @@ static CK_RV pss_params(struct op_sign *o, const struct op_init *in)
     return CKR_OK;
 }
 
-static CK_RV hmac_params(struct op_sign *o, const struct op_init *in)
+/* The plain MACs take no parameter; the _GENERAL ones the MAC's length, up to the full one. */
+static CK_RV mac_params(struct op_sign *o, const struct op_init *in)
 {
-    size_t full = tpm_hash_size(o->hash);
+    size_t full = o->hash == TPM2_ALG_CMAC ? AES_BLOCK_BYTES : tpm_hash_size(o->hash);
     CK_ULONG len;
 
     o->sig_len = full;
-    if (in->mech->detail == SIG_HMAC)
+    if (in->mech->detail == SIG_HMAC || in->mech->detail == SIG_CMAC)
         return in->params->pParameter == NULL && in->params->ulParameterLen == 0
                    ? CKR_OK
                    : CKR_MECHANISM_PARAM_INVALID;
@@ -417,8 +421,8 @@ static CK_RV sign_setup(struct op_sign *o, const struct op_init *in)
 {
     CK_RV rv;
 
-    if (is_hmac(o->detail))
-        return hmac_params(o, in);
+    if (is_mac(o->detail))
+        return mac_params(o, in);
     if ((rv = key_sizes(o, in)) != CKR_OK)
         return rv;
     if (is_pss(o->detail))
@@ -458,7 +462,7 @@ CK_RV op_sign_new(const struct op_init *in, struct op **out)
         goto out;
     if (o->hashed)
         rv = hashing_init(&o->h, o->base.tpm, o->base.salt,
-                          is_hmac(o->detail) ? in->key->obj : NULL, o->hash);
+                          is_mac(o->detail) ? in->key->obj : NULL, o->hash);
 out:
     if (rv != CKR_OK) {
         sign_free(&o->base);

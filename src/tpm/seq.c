@@ -162,17 +162,26 @@ CK_RV tpm_hash_start(struct tpm *t, struct tpm_obj *salt, uint16_t hash, struct 
 }
 
 /*
- * libtpms looks at an HMAC key's scheme before its type, so an AES key would be refused for
- * its "scheme": say what is wrong before asking.
+ * An HMAC takes a keyedHash key, a CMAC (TPM2_MAC, which shares TPM2_HMAC's command code and
+ * layout) an AES key. libtpms looks at a key's scheme before its type, so a mismatch would be
+ * refused for its "scheme": say what is wrong before asking.
  */
-static bool is_hmac_key(const struct tpm_obj *key)
+static bool mac_key_fits(const struct tpm_obj *key, uint16_t alg)
 {
-    return key->pub.publicArea.type == TPM2_ALG_KEYEDHASH;
+    const TPMT_PUBLIC *p = &key->pub.publicArea;
+
+    if (alg == TPM2_ALG_CMAC)
+        return p->type == TPM2_ALG_SYMCIPHER &&
+               p->parameters.symDetail.sym.algorithm == TPM2_ALG_AES;
+    return p->type == TPM2_ALG_KEYEDHASH;
 }
 
 CK_RV tpm_hmac_start(struct tpm *t, struct tpm_obj *key, uint16_t hash, struct tpm_obj **seq)
 {
-    if (!is_hmac_key(key))
+    /* libtpms 0.9 stops (failure mode) on a CMAC sequence once its context was loaded. */
+    if (hash == TPM2_ALG_CMAC)
+        return CKR_MECHANISM_INVALID;
+    if (!mac_key_fits(key, hash))
         return CKR_KEY_TYPE_INCONSISTENT;
     return seq_start(t, NULL, key, hash, seq);
 }
@@ -391,7 +400,7 @@ CK_RV tpm_hash(struct tpm *t, struct tpm_obj *salt, uint16_t hash, const uint8_t
 CK_RV tpm_hmac(struct tpm *t, struct tpm_obj *key, uint16_t hash, const uint8_t *data,
                size_t len, uint8_t *out, size_t *out_len)
 {
-    if (!is_hmac_key(key))
+    if (!mac_key_fits(key, hash))
         return CKR_KEY_TYPE_INCONSISTENT;
     return oneshot(t, key->parent, key, hash, data, len, out, out_len);
 }

@@ -301,13 +301,15 @@ CK_RV tpm_cipher(struct tpm *t, struct tpm_obj *key, bool decrypt, uint16_t mode
 /* ---- hash and HMAC sequences ---- */
 
 /*
- * Starts a hash sequence (TPM2_HashSequenceStart) or an HMAC sequence with key
- * (TPM2_HMAC_Start) for hash, with a random auth value sent encrypted. salt is the primary
+ * Starts a hash sequence (TPM2_HashSequenceStart) or a MAC sequence with key
+ * (TPM2_HMAC_Start) for hash, with a random auth value sent encrypted. For a MAC, hash is a
+ * TPM2_ALG_SHA* with a keyedHash key (HMAC); TPM2_ALG_CMAC is refused (CKR_MECHANISM_INVALID:
+ * libtpms 0.9 fails on a CMAC sequence whose context was saved and loaded). salt is the primary
  * to salt the process session with if none exists yet (any primary; may be NULL when a key
  * is given: its parent is used). The sequence is an object in residency: saved and reloaded
  * as room requires. Every sequence function below salts a new session, when it needs one,
  * with any primary still open. CKR_MECHANISM_INVALID (TPM2_ALG_NULL or a hash the TPM lacks),
- * CKR_KEY_TYPE_INCONSISTENT (not an HMAC key), CKR_KEY_FUNCTION_NOT_PERMITTED, device and
+ * CKR_KEY_TYPE_INCONSISTENT (not a key of that MAC), CKR_KEY_FUNCTION_NOT_PERMITTED, device and
  * host errors.
  */
 CK_RV tpm_hash_start(struct tpm *t, struct tpm_obj *salt, uint16_t hash, struct tpm_obj **seq);
@@ -329,9 +331,10 @@ CK_RV tpm_seq_update(struct tpm *t, struct tpm_obj *seq, const uint8_t *data, si
 CK_RV tpm_seq_complete(struct tpm *t, struct tpm_obj *seq, const uint8_t *data, size_t len,
                        uint8_t *out, size_t *out_len);
 /*
- * One-command digest (TPM2_Hash) and HMAC (TPM2_HMAC) of at most the TPM's buffer (more is
- * CKR_GENERAL_ERROR), data and result encrypted on the way. A short out gets
- * CKR_BUFFER_TOO_SMALL and the size (the command ran).
+ * One-command digest (TPM2_Hash) and HMAC (TPM2_HMAC; hash TPM2_ALG_CMAC with an AES key for
+ * a CMAC, TPM2_MAC's form) of at most the TPM's buffer (more is CKR_GENERAL_ERROR), data and
+ * result encrypted on the way. A short out gets CKR_BUFFER_TOO_SMALL and the size (the
+ * command ran).
  */
 CK_RV tpm_hash(struct tpm *t, struct tpm_obj *salt, uint16_t hash, const uint8_t *data,
                size_t len, uint8_t *out, size_t *out_len);

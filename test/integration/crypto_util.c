@@ -10,8 +10,10 @@
 #include <string.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rsa.h>
 
 #include "integration/crypto_util.h"
@@ -105,6 +107,26 @@ size_t cu_hmac(const CK_MECHANISM *m, const void *key, size_t key_len, const voi
     }
     memcpy(out, full, want);
     return want;
+}
+
+bool cu_cmac(const void *key, size_t key_len, const void *data, size_t len, uint8_t out[16])
+{
+    const char *cipher = key_len == 16 ? "AES-128-CBC" : key_len == 24 ? "AES-192-CBC"
+                                                                       : "AES-256-CBC";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)cipher, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
+    EVP_MAC_CTX *ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+    size_t n = 0;
+    bool ok = ctx != NULL && EVP_MAC_init(ctx, key, key_len, params) == 1 &&
+              EVP_MAC_update(ctx, data, len) == 1 && EVP_MAC_final(ctx, out, &n, 16) == 1 &&
+              n == 16;
+
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    return ok;
 }
 
 /* ---- AES */

@@ -10,6 +10,7 @@
 #ifndef TPMTOK_TEST_CRYPTO_UTIL_H
 #define TPMTOK_TEST_CRYPTO_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,8 @@ size_t cu_digest_info(CK_MECHANISM_TYPE hash, const void *data, size_t len, uint
 /* HMAC under CKM_SHA*_HMAC or CKM_SHA*_HMAC_GENERAL (parameter: the CK_ULONG output length). */
 size_t cu_hmac(const CK_MECHANISM *m, const void *key, size_t key_len, const void *data,
                size_t len, uint8_t *out);
+/* AES-CMAC (all 16 bytes) under a 16-, 24- or 32-byte key; false if OpenSSL fails. */
+bool cu_cmac(const void *key, size_t key_len, const void *data, size_t len, uint8_t out[16]);
 
 /*
  * AES under CKM_AES_ECB, _CBC, _CBC_PAD, _CTR (CK_AES_CTR_PARAMS, counting in the low

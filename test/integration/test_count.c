@@ -1,7 +1,7 @@
 /*
  * TPM commands per operation, counted by a wrapper TCTI: digests feed the TPM full buffers
  * whatever the application's update sizes; AES answers each update at once, in full buffers
- * where the data allows; a signature costs one TPM2_Sign.
+ * where the data allows; a signature costs one TPM2_Sign; a CMAC sends full buffers.
  */
 #include "config.h"
 
@@ -26,6 +26,7 @@
 #include "harness/swtpm.h"
 #include "harness/tcti-count.h"
 #include "integration/common.h"
+#include "integration/crypto_util.h"
 
 #define MIB (1024 * 1024)
 #define PIECE 100
@@ -221,6 +222,52 @@ static void test_signature_is_one_command(void **state)
     }
 }
 
+/*
+ * A CMAC sends the TPM full buffers of 1008 bytes (the last of them held for TPM2_MAC, with
+ * one block before it): 100 buffers in 100-byte updates are 99 AES-CBC commands, one ECB
+ * decryption of the chaining value and one TPM2_MAC. Data that fits one buffer is one command.
+ */
+static void test_cmac_sends_full_buffers(void **state)
+{
+    static const CK_BYTE key[16] = "fedcba9876543210";
+    static CK_BBOOL yes = CK_TRUE;
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE kt = CKK_AES;
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_KEY_TYPE, &kt, sizeof kt },
+                         { CKA_VALUE, (void *)key, sizeof key }, { CKA_SIGN, &yes, 1 } };
+    CK_MECHANISM mech = { CKM_AES_CMAC, NULL, 0 };
+    const size_t len = 100 * 1008;
+    CK_OBJECT_HANDLE h;
+    uint8_t mac[16], want[16];
+    CK_ULONG mac_len = sizeof mac;
+    uint64_t before, crypts, macs;
+
+    assert_int_equal(f->C_CreateObject(s, t, 4, &h), CKR_OK);
+    /* The first use loads the key. */
+    assert_int_equal(f->C_SignInit(s, &mech, h), CKR_OK);
+    assert_int_equal(f->C_Sign(s, data, 1000, mac, &mac_len), CKR_OK);
+    assert_int_equal(f->C_SignInit(s, &mech, h), CKR_OK);
+    before = total();
+    mac_len = sizeof mac;
+    assert_int_equal(f->C_Sign(s, data, 1008, mac, &mac_len), CKR_OK);
+    assert_int_equal(total() - before, 1);
+
+    assert_int_equal(f->C_SignInit(s, &mech, h), CKR_OK);
+    before = total();
+    crypts = of(TPM2_CC_EncryptDecrypt2);
+    macs = of(TPM2_CC_HMAC);
+    for (size_t off = 0; off < len; off += PIECE)
+        assert_int_equal(f->C_SignUpdate(s, data + off, len - off < PIECE ? len - off : PIECE),
+                         CKR_OK);
+    mac_len = sizeof mac;
+    assert_int_equal(f->C_SignFinal(s, mac, &mac_len), CKR_OK);
+    assert_true(cu_cmac(key, sizeof key, data, len, want));
+    assert_memory_equal(mac, want, 16);
+    assert_int_equal(of(TPM2_CC_EncryptDecrypt2) - crypts, 99 + 1);
+    assert_int_equal(of(TPM2_CC_HMAC) - macs, 1);
+    assert_int_equal(total() - before, 101);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_aes_cbc_in_100_byte_updates_is_one_command_per_update),
         cmocka_unit_test(test_aes_cbc_in_large_updates_sends_full_buffers),
         cmocka_unit_test(test_signature_is_one_command),
+        cmocka_unit_test(test_cmac_sends_full_buffers),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
