@@ -13,6 +13,34 @@ need() {
     fi
 }
 
+# need_pkcs11_engine: skip (exit 77) without OpenSSL's pkcs11 engine; sets engines, its dir.
+need_pkcs11_engine() {
+    need openssl openssl
+    engines=$(openssl version -e 2>/dev/null | sed -n 's/^ENGINESDIR: "\(.*\)"$/\1/p')
+    if [ ! -f "$engines/pkcs11.so" ]; then
+        echo "SKIP: OpenSSL's pkcs11 engine (libengine-pkcs11-openssl) is not installed"
+        exit 77
+    fi
+}
+
+# engine_conf FILE: an OpenSSL config that loads the pkcs11 engine with the module and the
+# PIN, as an application configures it (after need_pkcs11_engine and interop_start).
+engine_conf() {
+    cat >"$1" <<EOF
+openssl_conf = openssl_init
+[openssl_init]
+engines = engine_section
+[engine_section]
+pkcs11 = pkcs11_section
+[pkcs11_section]
+engine_id = pkcs11
+dynamic_path = $engines/pkcs11.so
+MODULE_PATH = $M
+PIN = $PIN
+init = 0
+EOF
+}
+
 # Re-runs the calling script under a private swtpm (which sets TPMTOK_TCTI, TPMTOK_STORE and
 # TPMTOK_TEST_DIR, and removes its directory at the end); does nothing once under it.
 # Under the sanitizer build, the clients are not built with ASan: its runtime must be loaded

@@ -5,12 +5,7 @@ set -eu
 
 . "$TPMTOK_SRCDIR/test/interop/lib.sh"
 need pkcs11-tool opensc
-need openssl openssl
-engines=$(openssl version -e 2>/dev/null | sed -n 's/^ENGINESDIR: "\(.*\)"$/\1/p')
-if [ ! -f "$engines/pkcs11.so" ]; then
-    echo "SKIP: OpenSSL's pkcs11 engine (libengine-pkcs11-openssl) is not installed"
-    exit 77
-fi
+need_pkcs11_engine
 interop_start "$@"
 
 step "a token with an RSA and an EC key pair, made by pkcs11-tool"
@@ -19,19 +14,7 @@ rsa_public_pem 01 "$D/rsa.pem"
 ec_public_pem 02 "$D/ec.pem"
 
 # The engine as an application configures it: the module and the PIN in the OpenSSL config.
-cat >"$D/openssl.cnf" <<EOF
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-pkcs11 = pkcs11_section
-[pkcs11_section]
-engine_id = pkcs11
-dynamic_path = $engines/pkcs11.so
-MODULE_PATH = $M
-PIN = $PIN
-init = 0
-EOF
+engine_conf "$D/openssl.cnf"
 OPENSSL_CONF="$D/openssl.cnf"
 export OPENSSL_CONF
 URI="pkcs11:token=$TOKEN"

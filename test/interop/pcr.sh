@@ -7,11 +7,7 @@ set -eu
 . "$TPMTOK_SRCDIR/test/interop/lib.sh"
 need tpm2_pcrextend tpm2-tools
 need tpm2_pcrread tpm2-tools
-engines=$(openssl version -e 2>/dev/null | sed -n 's/^ENGINESDIR: "\(.*\)"$/\1/p')
-if [ ! -f "$engines/pkcs11.so" ]; then
-    echo "SKIP: OpenSSL's pkcs11 engine (libengine-pkcs11-openssl) is not installed"
-    exit 77
-fi
+need_pkcs11_engine
 interop_start "$@"
 
 T="$TPMTOK_BUILDDIR/tools/tpmtok"
@@ -19,19 +15,7 @@ TPM2TOOLS_TCTI="$TPMTOK_TCTI"
 export TPM2TOOLS_TCTI
 PCR=16   # the debug PCR: a test may extend it
 
-cat >"$D/openssl.cnf" <<EOF
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-pkcs11 = pkcs11_section
-[pkcs11_section]
-engine_id = pkcs11
-dynamic_path = $engines/pkcs11.so
-MODULE_PATH = $M
-PIN = $PIN
-init = 0
-EOF
+engine_conf "$D/openssl.cnf"
 head -c 3000 /dev/urandom >"$D/firmware.bin"
 
 # signs KEY: 0 when the engine signs the file with KEY and the exported public key verifies it.
