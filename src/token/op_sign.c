@@ -24,8 +24,6 @@
 #include "util/log.h"
 #include "util/secret.h"
 
-#define AES_BLOCK_BYTES 16      /* a CMAC is one cipher block */
-
 struct op_sign {
     struct op base;
     enum mech_detail detail;
@@ -383,7 +381,7 @@ static CK_RV pss_params(struct op_sign *o, const struct op_init *in)
 /* The plain MACs take no parameter; the _GENERAL ones the MAC's length, up to the full one. */
 static CK_RV mac_params(struct op_sign *o, const struct op_init *in)
 {
-    size_t full = o->hash == TPM2_ALG_CMAC ? AES_BLOCK_BYTES : tpm_hash_size(o->hash);
+    size_t full = tpm_mac_size(o->hash);
     CK_ULONG len;
 
     o->sig_len = full;

@@ -32,6 +32,11 @@ size_t tpm_hash_size(uint16_t hash)
     return h != NULL ? h->size : 0;
 }
 
+size_t tpm_mac_size(uint16_t alg)
+{
+    return alg == TPM2_ALG_CMAC ? 16 : tpm_hash_size(alg);
+}
+
 const char *tpm_hash_name(uint16_t hash)
 {
     const struct hash *h = hash_find(hash);

@@ -12,6 +12,8 @@
 
 /* Digest size of a TPM2_ALG_SHA* hash; 0 for a hash tpmtok does not use. */
 size_t tpm_hash_size(uint16_t hash);
+/* Size of a MAC the TPM computes with alg: an HMAC hash's digest, or 16 for TPM2_ALG_CMAC. */
+size_t tpm_mac_size(uint16_t alg);
 /* OpenSSL's name for it ("SHA256"...), or NULL. */
 const char *tpm_hash_name(uint16_t hash);
 /* OpenSSL's digest for it, or NULL. */

@@ -358,7 +358,7 @@ CK_RV __wrap_tpm_seq_update(struct tpm *t, struct tpm_obj *seq, const uint8_t *d
 /* A digest of hash into out, as TPM2_Hash, TPM2_HMAC and TPM2_SequenceComplete give one. */
 static CK_RV digest_out(uint16_t hash, size_t len, uint8_t *out, size_t *out_len)
 {
-    size_t size = hash == TPM2_ALG_CMAC ? 16 : tpm_hash_size(hash);
+    size_t size = tpm_mac_size(hash);
 
     contract(len <= 1024, "more than one TPM buffer for a one-command digest");
     if (size == 0)
